@@ -1,0 +1,54 @@
+//! The built-in catalog and control library of Attest, embedded in the binary.
+//!
+//! `builtin/` at the repository root is shaped exactly like a user's workspace
+//! (`criteria/`, `controls/`), and is loaded through the same
+//! [`attest_workspace::load`]. [`load`] puts a user's workspace, if any, over it.
+//!
+//! ```
+//! let (workspace, diagnostics) = attest_catalog::load(None);
+//! assert!(diagnostics.is_empty());
+//! assert_eq!(workspace.criteria.len(), 61);
+//! ```
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use attest_diagnostics::{Diagnostic, SourceFile};
+use attest_workspace::{LayerFiles, Workspace};
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/builtin_files.rs"));
+}
+
+/// Every built-in file, with display paths `builtin/<relative path>`.
+pub fn builtin_files() -> Vec<SourceFile> {
+    embedded::FILES
+        .iter()
+        .map(|(path, text)| SourceFile::new(Path::new("builtin").join(path), *text))
+        .collect()
+}
+
+/// The built-in layer, sorted into its roles.
+pub fn builtin_layer() -> LayerFiles {
+    LayerFiles::from_files(builtin_files())
+}
+
+/// Ids of the built-in checks.
+pub fn builtin_check_ids() -> BTreeSet<String> {
+    BTreeSet::new()
+}
+
+/// Loads the built-ins, with the workspace at `root` (if any) over them.
+pub fn load(root: Option<&Path>) -> (Workspace, Vec<Diagnostic>) {
+    let builtin = builtin_layer();
+    let checks = builtin_check_ids();
+    match root {
+        Some(root) => {
+            let (user, mut diagnostics) = LayerFiles::read_dir(root);
+            let (workspace, more) = attest_workspace::load(&builtin, Some((root, &user)), &checks);
+            diagnostics.extend(more);
+            (workspace, diagnostics)
+        }
+        None => attest_workspace::load(&builtin, None, &checks),
+    }
+}

@@ -1,0 +1,79 @@
+//! Readiness assessment and the rendering of reports.
+//!
+//! [`readiness::assess`] turns a workspace, its evidence and its current results into a
+//! [`ReadinessReport`]; [`render`] writes it as JSON, Markdown or one self-contained HTML
+//! file (inline CSS and SVG, no external assets).
+
+pub mod readiness;
+
+pub use readiness::{ReadinessInput, ReadinessReport, assess};
+
+use minijinja::{Environment, context};
+
+/// Report output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// One self-contained HTML file.
+    Html,
+    /// GitHub-flavoured Markdown.
+    Markdown,
+    /// JSON with a published schema.
+    Json,
+}
+
+/// Why a report could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// A template failed to render.
+    #[error("cannot render the report: {0}")]
+    Template(#[from] minijinja::Error),
+    /// The report could not be serialized.
+    #[error("cannot serialize the report: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+const STYLE: &str = include_str!("../templates/style.css");
+
+fn environment() -> Result<Environment<'static>, minijinja::Error> {
+    let mut env = Environment::new();
+    env.add_template(
+        "readiness.html",
+        include_str!("../templates/readiness.html"),
+    )?;
+    env.add_template("readiness.md", include_str!("../templates/readiness.md"))?;
+    // Table cells in Markdown must not break the row.
+    env.add_filter("md", |value: String| {
+        value.replace('|', "\\|").replace('\n', " ")
+    });
+    Ok(env)
+}
+
+/// Renders a readiness report in `format`.
+pub fn render(report: &ReadinessReport, format: ReportFormat) -> Result<String, RenderError> {
+    let template = match format {
+        ReportFormat::Json => {
+            let mut text = serde_json::to_string_pretty(report)?;
+            text.push('\n');
+            return Ok(text);
+        }
+        ReportFormat::Html => "readiness.html",
+        ReportFormat::Markdown => "readiness.md",
+    };
+    let env = environment()?;
+    let audit_type = match report.audit_type {
+        attest_model::AuditType::Type1 => "Type 1",
+        attest_model::AuditType::Type2 => "Type 2",
+    };
+    let text = env.get_template(template)?.render(context! {
+        r => report,
+        css => STYLE,
+        audit_type => audit_type,
+        version => env!("CARGO_PKG_VERSION"),
+    })?;
+    Ok(text)
+}
+
+/// The JSON Schema of the readiness report.
+pub fn readiness_schema() -> serde_json::Value {
+    schemars::schema_for!(ReadinessReport).to_value()
+}

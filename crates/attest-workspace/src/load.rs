@@ -1,0 +1,237 @@
+//! Reading workspace files and merging the built-in layer with the user's.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use attest_diagnostics::{Code, Diagnostic, SourceFile};
+use attest_model::{Control, Criterion, Family, Scope};
+use serde::de::DeserializeOwned;
+
+use crate::raw::{RawConfig, RawControlFile, RawCriteriaFile};
+use crate::validate::{self, ValidatedConfig};
+use crate::{CONFIG_FILE, Exclusion, SourceConfig, Workspace};
+
+/// The files of one layer (built-in or a user's workspace), already read.
+#[derive(Debug, Clone, Default)]
+pub struct LayerFiles {
+    /// `attest.toml`, if the layer has one.
+    pub config: Option<SourceFile>,
+    /// `criteria/*.toml`.
+    pub criteria: Vec<SourceFile>,
+    /// `controls/*.toml`.
+    pub controls: Vec<SourceFile>,
+}
+
+impl LayerFiles {
+    /// Sorts files into their roles by path (`attest.toml`, `criteria/`, `controls/`);
+    /// other paths are ignored.
+    pub fn from_files(files: impl IntoIterator<Item = SourceFile>) -> Self {
+        let mut layer = LayerFiles::default();
+        for file in files {
+            let path = file.path.clone();
+            let parent = path
+                .parent()
+                .and_then(Path::file_name)
+                .and_then(|p| p.to_str());
+            let is_toml = path.extension().is_some_and(|e| e == "toml");
+            if path.file_name().is_some_and(|n| n == CONFIG_FILE) && parent != Some("controls") {
+                layer.config = Some(file);
+            } else if is_toml && parent == Some("criteria") {
+                layer.criteria.push(file);
+            } else if is_toml && parent == Some("controls") {
+                layer.controls.push(file);
+            }
+        }
+        layer.criteria.sort_by(|a, b| a.path.cmp(&b.path));
+        layer.controls.sort_by(|a, b| a.path.cmp(&b.path));
+        layer
+    }
+
+    /// Reads a workspace folder: `attest.toml`, `criteria/*.toml` and `controls/*.toml`.
+    ///
+    /// Paths in diagnostics are `root` joined with the file's relative path.
+    pub fn read_dir(root: &Path) -> (Self, Vec<Diagnostic>) {
+        let mut diagnostics = Vec::new();
+        let mut files = Vec::new();
+        let config = root.join(CONFIG_FILE);
+        if config.is_file() {
+            files.extend(read_text(&config, &mut diagnostics));
+        }
+        for folder in ["criteria", "controls"] {
+            let dir = root.join(folder);
+            if !dir.is_dir() {
+                continue;
+            }
+            match fs_err::read_dir(&dir) {
+                Ok(entries) => {
+                    let mut paths: Vec<PathBuf> = entries
+                        .filter_map(Result::ok)
+                        .map(|e| e.path())
+                        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+                        .collect();
+                    paths.sort();
+                    for path in paths {
+                        files.extend(read_text(&path, &mut diagnostics));
+                    }
+                }
+                Err(err) => diagnostics.push(Diagnostic::error(Code::Io, err.to_string())),
+            }
+        }
+        (Self::from_files(files), diagnostics)
+    }
+}
+
+fn read_text(path: &Path, diagnostics: &mut Vec<Diagnostic>) -> Option<SourceFile> {
+    match fs_err::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => Some(SourceFile::new(path, text)),
+            Err(err) => {
+                diagnostics.push(
+                    Diagnostic::error(
+                        Code::Io,
+                        format!(
+                            "{} is not UTF-8 text (invalid byte at offset {})",
+                            path.display(),
+                            err.utf8_error().valid_up_to()
+                        ),
+                    )
+                    .in_file(&SourceFile::new(path, "")),
+                );
+                None
+            }
+        },
+        Err(err) => {
+            diagnostics.push(
+                Diagnostic::error(
+                    Code::Io,
+                    format!("cannot read {}: {}", path.display(), err.kind()),
+                )
+                .in_file(&SourceFile::new(path, "")),
+            );
+            None
+        }
+    }
+}
+
+/// Parses `file` as TOML of shape `T`; a syntax error and a shape error get different codes.
+pub(crate) fn parse<T: DeserializeOwned>(
+    file: &SourceFile,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<T> {
+    if let Err(err) = file.text.parse::<toml::Table>() {
+        diagnostics.push(toml_diagnostic(Code::Syntax, file, &err));
+        return None;
+    }
+    match toml::from_str::<T>(&file.text) {
+        Ok(value) => Some(value),
+        Err(err) => {
+            diagnostics.push(toml_diagnostic(Code::Schema, file, &err));
+            None
+        }
+    }
+}
+
+fn toml_diagnostic(code: Code, file: &SourceFile, err: &toml::de::Error) -> Diagnostic {
+    let message = err.message().trim().to_owned();
+    let diag = Diagnostic::error(code, message);
+    match err.span() {
+        Some(span) => diag.at(file, span),
+        None => diag.in_file(file),
+    }
+}
+
+/// Loads the built-in layer, then the user's layer over it, and validates the result.
+///
+/// A user control with the id of a built-in control replaces it; new ids extend the library;
+/// `[controls] exclude` in `attest.toml` removes controls from scope. `known_checks` are the
+/// check ids controls may name. Every problem found is returned; the workspace holds
+/// everything that was valid.
+pub fn load(
+    builtin: &LayerFiles,
+    user: Option<(&Path, &LayerFiles)>,
+    known_checks: &BTreeSet<String>,
+) -> (Workspace, Vec<Diagnostic>) {
+    let mut diagnostics = Vec::new();
+
+    let mut criteria: BTreeMap<String, Criterion> = BTreeMap::new();
+    let mut families: BTreeMap<String, Family> = BTreeMap::new();
+    let mut controls: BTreeMap<String, Control> = BTreeMap::new();
+    let layers = std::iter::once(builtin).chain(user.map(|(_, files)| files));
+    let mut raw_layers = Vec::new();
+    for layer in layers {
+        let mut layer_criteria = BTreeMap::new();
+        for file in &layer.criteria {
+            if let Some(raw) = parse::<RawCriteriaFile>(file, &mut diagnostics) {
+                validate::criteria(file, raw, &mut layer_criteria, &mut diagnostics);
+            }
+        }
+        criteria.extend(layer_criteria);
+        let mut parsed = Vec::new();
+        for file in &layer.controls {
+            if let Some(raw) = parse::<RawControlFile>(file, &mut diagnostics) {
+                parsed.push((file.clone(), raw));
+            }
+        }
+        raw_layers.push(parsed);
+    }
+    // Controls are validated once every layer's criteria are known.
+    for parsed in raw_layers {
+        let mut seen = BTreeMap::new();
+        for (file, raw) in parsed {
+            if let Some((family, layer_controls)) = validate::controls(
+                &file,
+                raw,
+                &criteria,
+                known_checks,
+                &mut seen,
+                &mut diagnostics,
+            ) {
+                families.insert(family.id.clone(), family);
+                controls.extend(layer_controls.into_iter().map(|c| (c.id.clone(), c)));
+            }
+        }
+    }
+
+    let mut config = ValidatedConfig::default();
+    if let Some((_, files)) = user {
+        if let Some(file) = &files.config {
+            if let Some(raw) = parse::<RawConfig>(file, &mut diagnostics) {
+                config = validate::config(file, raw, &controls, &mut diagnostics);
+            }
+        }
+    }
+    let excluded: BTreeSet<&str> = config.excluded.iter().map(|e| e.id.as_str()).collect();
+    let mut controls: Vec<Control> = controls
+        .into_values()
+        .filter(|c| !excluded.contains(c.id.as_str()))
+        .collect();
+    controls.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut criteria: Vec<Criterion> = criteria.into_values().collect();
+    criteria.sort_by_key(|c| Criterion::sort_key(&c.id));
+
+    let workspace = Workspace {
+        root: user.map(|(root, _)| root.to_path_buf()),
+        organisation: config.organisation,
+        scope: config.scope,
+        sources: config.sources,
+        criteria,
+        families: families.into_values().collect(),
+        controls,
+        excluded: config.excluded,
+    };
+    (workspace, diagnostics)
+}
+
+impl Default for ValidatedConfig {
+    fn default() -> Self {
+        ValidatedConfig {
+            organisation: String::new(),
+            scope: Scope::default(),
+            sources: vec![SourceConfig {
+                kind: "host".to_owned(),
+                path: None,
+            }],
+            excluded: Vec::<Exclusion>::new(),
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! The raw shapes of workspace files, as written, with spans for diagnostics.
+//!
+//! Values that need checking beyond their type (ids, enum names, dates) are kept as
+//! `Spanned` text and validated in `validate.rs`, so that one file yields every problem it has
+//! rather than only the first. These types are also the source of the published JSON Schemas.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use toml::Spanned;
+
+/// `attest.toml`: the organisation, the audit scope and the sources to collect from.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "attest.toml", description = "Attest workspace configuration")]
+pub struct RawConfig {
+    /// The organisation being audited.
+    pub organisation: RawOrganisation,
+    /// What the audit covers.
+    #[serde(default)]
+    pub scope: RawScope,
+    /// Where facts are collected from.
+    #[serde(default)]
+    pub source: Vec<RawSource>,
+    /// Adjustments to the control library.
+    #[serde(default)]
+    pub controls: RawControlsConfig,
+}
+
+/// The organisation being audited.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawOrganisation {
+    /// Legal or trading name, as it appears on reports.
+    pub name: String,
+}
+
+/// What the audit covers.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawScope {
+    /// `type1` (design at a point in time) or `type2` (operating effectiveness over a period).
+    #[serde(rename = "type")]
+    #[schemars(with = "Option<attest_model::AuditType>")]
+    pub audit_type: Option<Spanned<String>>,
+    /// Categories in scope besides `security`, which is always in scope.
+    #[serde(default)]
+    #[schemars(with = "Vec<attest_model::Category>")]
+    pub categories: Vec<Spanned<String>>,
+    /// The audit period, both ends inclusive.
+    pub period: Option<RawPeriod>,
+    /// Systems in scope, by name.
+    #[serde(default)]
+    pub systems: Vec<String>,
+}
+
+/// An audit period; dates as TOML local dates (`2026-01-01`) or strings.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawPeriod {
+    /// First day.
+    #[schemars(with = "String")]
+    pub start: Spanned<toml::Value>,
+    /// Last day.
+    #[schemars(with = "String")]
+    pub end: Spanned<toml::Value>,
+}
+
+/// A source to collect facts from.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSource {
+    /// One of `host`, `aws`, `terraform`, `kubernetes`, `idp`, `git`, `manual`.
+    #[schemars(with = "String")]
+    pub kind: Spanned<String>,
+    /// For `host`: the root to scan (default `/`); for file-based sources: the export path.
+    pub path: Option<String>,
+    /// Whether the source is collected (default true).
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// Adjustments to the control library.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawControlsConfig {
+    /// Controls that do not apply, each with the reason (shown in reports).
+    #[serde(default)]
+    pub exclude: Vec<RawExclusion>,
+}
+
+/// A control taken out of scope.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawExclusion {
+    /// The control id.
+    #[schemars(with = "String")]
+    pub id: Spanned<String>,
+    /// Why it does not apply, e.g. "carved out: data centres are operated by the cloud provider".
+    pub reason: String,
+}
+
+/// `controls/<family>.toml`: one family of controls.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(
+    title = "Attest control family",
+    description = "One file of controls under controls/"
+)]
+pub struct RawControlFile {
+    /// The family the file's controls belong to.
+    pub family: RawFamily,
+    /// The controls.
+    #[serde(default)]
+    pub control: Vec<RawControl>,
+}
+
+/// A family of controls.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawFamily {
+    /// Family id: the prefix of its control ids, e.g. `AC`.
+    #[schemars(with = "String")]
+    pub id: Spanned<String>,
+    /// Family name.
+    pub name: String,
+    /// One sentence on what the family covers.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// One control.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawControl {
+    /// Identifier, `<FAMILY>-NN`, e.g. `AC-01`.
+    #[schemars(with = "String")]
+    pub id: Spanned<String>,
+    /// The control stated as operating.
+    #[schemars(with = "String")]
+    pub title: Spanned<String>,
+    /// What the organisation does, concretely.
+    pub description: String,
+    /// Criteria ids the control addresses, e.g. `CC6.1`.
+    #[schemars(with = "Vec<String>")]
+    pub criteria: Spanned<Vec<Spanned<String>>>,
+    /// The role accountable for the control.
+    pub owner: String,
+    /// How often it operates.
+    #[schemars(with = "attest_model::Frequency")]
+    pub frequency: Spanned<String>,
+    /// How it is evidenced: automated, manual or hybrid.
+    #[schemars(with = "attest_model::ControlKind")]
+    pub kind: Spanned<String>,
+    /// Impact when it does not operate (default `medium`).
+    #[schemars(with = "Option<attest_model::Severity>")]
+    pub severity: Option<Spanned<String>>,
+    /// Ids of automated checks that evidence it.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub checks: Vec<Spanned<String>>,
+    /// Manual evidence expected; required for manual and hybrid controls.
+    #[schemars(with = "Option<RawEvidence>")]
+    pub evidence: Option<Spanned<RawEvidence>>,
+}
+
+/// Manual evidence a control expects.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawEvidence {
+    /// The document or record that proves the control operated.
+    pub expected: String,
+    /// Days one piece of evidence stays current after its effective date.
+    #[schemars(with = "u32", range(min = 1, max = 3660))]
+    pub freshness_days: Spanned<i64>,
+}
+
+/// `criteria/*.toml`: criteria of a framework.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(
+    title = "Attest criteria",
+    description = "Criteria of a framework, e.g. the 2017 TSC"
+)]
+pub struct RawCriteriaFile {
+    /// The criteria.
+    #[serde(default)]
+    pub criterion: Vec<RawCriterion>,
+}
+
+/// One criterion.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCriterion {
+    /// Identifier, e.g. `CC6.1`.
+    #[schemars(with = "String")]
+    pub id: Spanned<String>,
+    /// Category.
+    #[schemars(with = "attest_model::Category")]
+    pub category: Spanned<String>,
+    /// Series code, e.g. `CC6`.
+    pub series: String,
+    /// Short title.
+    pub title: String,
+    /// What the criterion asks.
+    pub description: String,
+    /// Points of focus.
+    #[serde(default)]
+    pub points_of_focus: Vec<String>,
+}

@@ -1,0 +1,253 @@
+//! Command-line arguments (clap derive).
+
+use std::path::PathBuf;
+
+use attest_model::Category;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use jiff::civil::Date;
+
+/// SOC 2 compliance automation: controls as code, automated evidence, readiness and audit reports.
+#[derive(Debug, Parser)]
+#[command(
+    name = "attest",
+    version,
+    about,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options every subcommand takes.
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// Workspace folder (default: the nearest folder at or above the current one with an
+    /// attest.toml; without one, the built-in library is used)
+    #[arg(
+        long,
+        short = 'C',
+        global = true,
+        env = "ATTEST_WORKSPACE",
+        value_name = "DIR"
+    )]
+    pub(crate) workspace: Option<PathBuf>,
+    /// Store folder (default: <workspace>/.attest, or the user's data folder without a workspace)
+    #[arg(long, global = true, env = "ATTEST_STORE", value_name = "DIR")]
+    pub(crate) store: Option<PathBuf>,
+    /// When to colour diagnostics
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub(crate) color: ColorChoice,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum ColorChoice {
+    /// When standard error is a terminal.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Write a new workspace: attest.toml, controls/ and JSON Schemas
+    Init(InitArgs),
+    /// Check every workspace file and report problems with file:line:column
+    Validate(ValidateArgs),
+    /// The Trust Services Criteria catalog
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+    /// The control library (built-ins merged with the workspace)
+    #[command(subcommand)]
+    Controls(ControlsCommand),
+    /// Manual evidence: add files, list what is stored and how fresh it is
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
+    /// Readiness at a glance: per category, and controls by status
+    Status(StatusArgs),
+    /// Reports: readiness
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// Print a shell completion script
+    Completions(CompletionsArgs),
+}
+
+/// Output formats of listing commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ListFormat {
+    /// Aligned table for a terminal.
+    Table,
+    /// JSON array of objects.
+    Json,
+    /// Comma-separated values with a header row.
+    Csv,
+    /// Markdown table.
+    Md,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// Folder to create the workspace in
+    #[arg(default_value = ".")]
+    pub(crate) dir: PathBuf,
+    /// Organisation name for reports
+    #[arg(long, default_value = "Example Ltd")]
+    pub(crate) organisation: String,
+    /// First day of the twelve-month audit period (YYYY-MM-DD; default: the first of next month)
+    #[arg(long, value_name = "DATE")]
+    pub(crate) period_start: Option<Date>,
+}
+
+/// Output formats of `validate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DiagnosticFormat {
+    /// file:line:column lines with source snippets.
+    Human,
+    /// JSON array of diagnostics.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ValidateArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = DiagnosticFormat::Human)]
+    pub(crate) format: DiagnosticFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CatalogCommand {
+    /// List criteria
+    Criteria {
+        /// Only criteria of this category
+        #[arg(long, value_parser = parse_category)]
+        category: Option<Category>,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ControlsCommand {
+    /// List controls
+    List {
+        /// Only controls mapped to this criterion, e.g. CC6.1
+        #[arg(long)]
+        criterion: Option<String>,
+        /// Only controls mapped to criteria of this category
+        #[arg(long, value_parser = parse_category)]
+        category: Option<Category>,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+    /// Show one control in full
+    Show {
+        /// Control id, e.g. AC-01
+        id: String,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum EvidenceCommand {
+    /// Store a file as evidence for a control (content-addressed by SHA-256)
+    Add(EvidenceAddArgs),
+    /// List stored evidence with its effective date, expiry and freshness
+    List {
+        /// Only evidence of this control
+        #[arg(long)]
+        control: Option<String>,
+        /// Day to judge freshness on (default: today)
+        #[arg(long, value_name = "DATE")]
+        as_of: Option<Date>,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EvidenceAddArgs {
+    /// The file to store
+    pub(crate) file: PathBuf,
+    /// The control it evidences, e.g. AC-02
+    #[arg(long)]
+    pub(crate) control: String,
+    /// A note for the auditor
+    #[arg(long)]
+    pub(crate) note: Option<String>,
+    /// The day the evidence speaks for (YYYY-MM-DD; default: today)
+    #[arg(long, value_name = "DATE")]
+    pub(crate) date: Option<Date>,
+    /// Who adds it (default: $ATTEST_USER, else $USER)
+    #[arg(long, value_name = "NAME")]
+    pub(crate) by: Option<String>,
+}
+
+/// Output formats of `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum StatusFormat {
+    /// Bars and counts for a terminal.
+    Table,
+    /// The readiness summary as JSON.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// Day to assess on (default: today)
+    #[arg(long, value_name = "DATE")]
+    pub(crate) as_of: Option<Date>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = StatusFormat::Table)]
+    pub(crate) format: StatusFormat,
+}
+
+/// Output formats of reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ReportFormatArg {
+    /// One self-contained HTML file.
+    Html,
+    /// Markdown.
+    Md,
+    /// JSON (schema: schemas/readiness-report.schema.json).
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ReportCommand {
+    /// Readiness per criterion, gaps, and a remediation list ordered by impact
+    Readiness(ReadinessArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReadinessArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ReportFormatArg::Html)]
+    pub(crate) format: ReportFormatArg,
+    /// Write to this file instead of standard output
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+    /// Day to assess on (default: today)
+    #[arg(long, value_name = "DATE")]
+    pub(crate) as_of: Option<Date>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell
+    pub(crate) shell: clap_complete::Shell,
+}
+
+fn parse_category(text: &str) -> Result<Category, String> {
+    text.parse::<Category>().map_err(|e| e.to_string())
+}

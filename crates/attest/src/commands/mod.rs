@@ -1,0 +1,36 @@
+//! One module per subcommand; each returns an exit status.
+
+mod catalog;
+mod controls;
+mod evidence;
+mod init;
+mod report;
+mod status;
+mod validate;
+
+use clap::CommandFactory as _;
+
+use crate::args::{Cli, Command, CompletionsArgs};
+use crate::exit::ExitStatus;
+
+/// Runs the parsed command line.
+pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
+    let global = &cli.global;
+    match cli.command {
+        Command::Init(args) => init::run(&args),
+        Command::Validate(args) => validate::run(global, &args),
+        Command::Catalog(command) => catalog::run(global, &command),
+        Command::Controls(command) => controls::run(global, &command),
+        Command::Evidence(command) => evidence::run(global, &command),
+        Command::Status(args) => status::run(global, &args),
+        Command::Report(command) => report::run(global, &command),
+        Command::Completions(args) => completions(&args),
+    }
+}
+
+fn completions(args: &CompletionsArgs) -> anyhow::Result<ExitStatus> {
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut Cli::command(), "attest", &mut script);
+    crate::printer::print_text(&String::from_utf8_lossy(&script))?;
+    Ok(ExitStatus::Success)
+}

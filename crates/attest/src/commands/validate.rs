@@ -1,0 +1,39 @@
+//! `attest validate`: every problem in the workspace, with file:line:column.
+
+use attest_diagnostics::has_errors;
+
+use crate::args::{DiagnosticFormat, GlobalArgs, ValidateArgs};
+use crate::context::workspace_root;
+use crate::exit::ExitStatus;
+use crate::printer;
+
+pub(crate) fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<ExitStatus> {
+    let root = workspace_root(global)?;
+    let (workspace, diagnostics) = attest_catalog::load(root.as_deref());
+    match args.format {
+        DiagnosticFormat::Json => printer::print_json(&attest_diagnostics::to_json(&diagnostics))?,
+        DiagnosticFormat::Human => printer::print_diagnostics(&diagnostics, global.color),
+    }
+    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+    let warnings = diagnostics.len() - errors;
+    let what = match &root {
+        Some(root) => format!("workspace {}", root.display()),
+        None => "built-in library (no workspace found)".to_owned(),
+    };
+    if has_errors(&diagnostics) {
+        printer::note(&format!("{what}: {errors} error(s), {warnings} warning(s)"));
+        return Ok(ExitStatus::Error);
+    }
+    printer::note(&format!(
+        "{what}: valid — {} criteria, {} controls in {} families{}",
+        workspace.criteria.len(),
+        workspace.controls.len(),
+        workspace.families.len(),
+        if warnings > 0 {
+            format!(", {warnings} warning(s)")
+        } else {
+            String::new()
+        }
+    ));
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,82 @@
+//! Finding the workspace and the store, and loading them for a command.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use attest_diagnostics::has_errors;
+use attest_store_sqlite::SqliteStore;
+use attest_workspace::Workspace;
+use jiff::Zoned;
+use jiff::civil::Date;
+
+use crate::args::GlobalArgs;
+use crate::exit::Failure;
+use crate::printer;
+
+/// The workspace root for this invocation: `--workspace`, else found upwards from the
+/// current folder.
+pub(crate) fn workspace_root(global: &GlobalArgs) -> anyhow::Result<Option<PathBuf>> {
+    if let Some(dir) = &global.workspace {
+        if !dir.join(attest_workspace::CONFIG_FILE).is_file() {
+            return Err(Failure::input(format!(
+                "{} is not an Attest workspace (no {}); create one with `attest init {}`",
+                dir.display(),
+                attest_workspace::CONFIG_FILE,
+                dir.display()
+            )));
+        }
+        return Ok(Some(dir.clone()));
+    }
+    let cwd = std::env::current_dir().context("cannot read the current folder")?;
+    Ok(attest_workspace::find_root(&cwd).map(|root| relative_to(&root, &cwd)))
+}
+
+/// `path` relative to `base` when it lies under it, so diagnostics print short, clickable paths.
+fn relative_to(path: &Path, base: &Path) -> PathBuf {
+    match path.strip_prefix(base) {
+        Ok(rel) if rel.as_os_str().is_empty() => PathBuf::from("."),
+        Ok(rel) => rel.to_path_buf(),
+        Err(_) => path.to_path_buf(),
+    }
+}
+
+/// Loads the built-ins and the workspace; prints diagnostics; fails (exit 2) on errors.
+pub(crate) fn load_workspace(global: &GlobalArgs) -> anyhow::Result<Workspace> {
+    let root = workspace_root(global)?;
+    let (workspace, diagnostics) = attest_catalog::load(root.as_deref());
+    printer::print_diagnostics(&diagnostics, global.color);
+    if has_errors(&diagnostics) {
+        let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+        return Err(Failure::input(format!(
+            "the workspace has {errors} error(s); fix them (see `attest validate`) and run again"
+        )));
+    }
+    Ok(workspace)
+}
+
+/// The store folder: `--store`, else `<workspace>/.attest`, else the user's data folder.
+pub(crate) fn store_dir(global: &GlobalArgs, workspace: &Workspace) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = &global.store {
+        return Ok(dir.clone());
+    }
+    if let Some(root) = &workspace.root {
+        return Ok(root.join(".attest"));
+    }
+    let dirs = directories::ProjectDirs::from("", "", "attest")
+        .context("cannot find a home folder for the store; pass --store DIR")?;
+    Ok(dirs.data_dir().to_path_buf())
+}
+
+/// Opens the store for `workspace`.
+pub(crate) fn open_store(
+    global: &GlobalArgs,
+    workspace: &Workspace,
+) -> anyhow::Result<SqliteStore> {
+    let dir = store_dir(global, workspace)?;
+    SqliteStore::open(&dir).with_context(|| format!("cannot open the store in {}", dir.display()))
+}
+
+/// Today in the local time zone.
+pub(crate) fn today() -> Date {
+    Zoned::now().date()
+}
