@@ -1,5 +1,12 @@
 //! Embeds every file under the repository's `builtin/` folder into the binary.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::panic,
+    clippy::expect_used,
+    reason = "a build script fails by panicking, with the path in the message"
+)]
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -40,7 +47,5 @@ fn main() {
     code.push_str("];\n");
     let out =
         PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default()).join("builtin_files.rs");
-    if let Err(err) = std::fs::write(&out, code) {
-        println!("cargo:warning=cannot write {}: {err}", out.display());
-    }
+    std::fs::write(&out, code).unwrap_or_else(|e| panic!("cannot write {}: {e}", out.display()));
 }

@@ -10,7 +10,6 @@
 //! assert_eq!(workspace.criteria.len(), 61);
 //! ```
 
-use std::collections::BTreeSet;
 use std::path::Path;
 
 use attest_diagnostics::{Diagnostic, SourceFile};
@@ -33,22 +32,16 @@ pub fn builtin_layer() -> LayerFiles {
     LayerFiles::from_files(builtin_files())
 }
 
-/// Ids of the built-in checks.
-pub fn builtin_check_ids() -> BTreeSet<String> {
-    BTreeSet::new()
-}
-
 /// Loads the built-ins, with the workspace at `root` (if any) over them.
 pub fn load(root: Option<&Path>) -> (Workspace, Vec<Diagnostic>) {
     let builtin = builtin_layer();
-    let checks = builtin_check_ids();
     match root {
         Some(root) => {
             let (user, mut diagnostics) = LayerFiles::read_dir(root);
-            let (workspace, more) = attest_workspace::load(&builtin, Some((root, &user)), &checks);
+            let (workspace, more) = attest_workspace::load(&builtin, Some((root, &user)));
             diagnostics.extend(more);
             (workspace, diagnostics)
         }
-        None => attest_workspace::load(&builtin, None, &checks),
+        None => attest_workspace::load(&builtin, None),
     }
 }

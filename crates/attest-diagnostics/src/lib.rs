@@ -104,6 +104,12 @@ pub enum Code {
     DuplicateControl,
     /// Two criteria share an id.
     DuplicateCriterion,
+    /// Two checks in the same layer share an id.
+    DuplicateCheck,
+    /// A check's Rego does not compile, or lacks the rule its id names.
+    Rego,
+    /// A check test case is malformed or fails.
+    CheckTest,
     /// A manual or hybrid control lacks an evidence requirement, or an automated one has one.
     EvidenceRequirement,
     /// A control's id does not start with its family id.
@@ -126,6 +132,9 @@ impl Code {
             Code::UnknownCheck => "unknown-check",
             Code::DuplicateControl => "duplicate-control",
             Code::DuplicateCriterion => "duplicate-criterion",
+            Code::DuplicateCheck => "duplicate-check",
+            Code::Rego => "rego",
+            Code::CheckTest => "check-test",
             Code::EvidenceRequirement => "evidence-requirement",
             Code::FamilyMismatch => "family-mismatch",
             Code::InvalidPeriod => "invalid-period",

@@ -12,12 +12,14 @@
 //! assert_eq!(Frequency::Quarterly.to_string(), "quarterly");
 //! ```
 
+mod check;
 mod control;
 mod criterion;
 mod evidence;
 mod result;
 mod scope;
 
+pub use check::CheckMeta;
 pub use control::{Control, ControlKind, EvidenceRequirement, Family, Frequency, Severity};
 pub use criterion::{Category, Criterion};
 pub use evidence::{EvidenceRecord, Freshness, NewEvidence};
@@ -61,7 +63,7 @@ macro_rules! named_enum {
             /// The accepted names, in declaration order.
             pub const NAMES: &'static [&'static str] = &[$($text),+];
 
-            /// The snake_case name used in files and output.
+            /// The `snake_case` name used in files and output.
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),+ }
             }

@@ -1,5 +1,17 @@
 //! Readiness rules on a small hand-built workspace, and snapshots of every report format.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::missing_panics_doc,
+    reason = "tests fail by panicking"
+)]
+#![allow(
+    clippy::float_cmp,
+    reason = "percentages are rounded to one decimal: exact values are the contract"
+)]
+
 use attest_model::{
     AuditType, Category, Control, ControlKind, Criterion, EvidenceRecord, EvidenceRequirement,
     Frequency, ResultInterval, Scope, Severity, Status,

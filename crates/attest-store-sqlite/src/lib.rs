@@ -46,6 +46,10 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "shaped for `map_err(db_err)`"
+)]
 fn db_err(err: rusqlite::Error) -> StoreError {
     StoreError::Database(err.to_string())
 }

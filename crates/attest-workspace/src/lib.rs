@@ -70,6 +70,8 @@ pub struct Workspace {
     pub families: Vec<Family>,
     /// Controls in the library, less the excluded ones, by id.
     pub controls: Vec<Control>,
+    /// Automated checks (built-in and the workspace's), by id.
+    pub checks: Vec<attest_model::CheckMeta>,
     /// Controls excluded from scope.
     pub excluded: Vec<Exclusion>,
 }
@@ -90,6 +92,18 @@ impl Workspace {
         self.criteria
             .iter()
             .filter(|c| self.scope.includes(c.category))
+    }
+
+    /// The check with `id`.
+    pub fn check(&self, id: &str) -> Option<&attest_model::CheckMeta> {
+        self.checks.iter().find(|c| c.id == id)
+    }
+
+    /// Controls that name check `id`.
+    pub fn controls_of_check(&self, id: &str) -> impl Iterator<Item = &Control> {
+        self.controls
+            .iter()
+            .filter(move |c| c.checks.iter().any(|k| k == id))
     }
 
     /// Controls that address at least one criterion in scope.

@@ -4,10 +4,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use attest_diagnostics::{Code, Diagnostic, SourceFile};
-use attest_model::{Control, Criterion, Family, Scope};
+use attest_model::{CheckMeta, Control, Criterion, Family, Scope};
 use serde::de::DeserializeOwned;
 
-use crate::raw::{RawConfig, RawControlFile, RawCriteriaFile};
+use crate::raw::{RawCheckFile, RawConfig, RawControlFile, RawCriteriaFile};
 use crate::validate::{self, ValidatedConfig};
 use crate::{CONFIG_FILE, Exclusion, SourceConfig, Workspace};
 
@@ -20,11 +20,17 @@ pub struct LayerFiles {
     pub criteria: Vec<SourceFile>,
     /// `controls/*.toml`.
     pub controls: Vec<SourceFile>,
+    /// `checks/**/checks.toml`: check metadata.
+    pub checks: Vec<SourceFile>,
+    /// `checks/**/*.rego`: check logic.
+    pub rego: Vec<SourceFile>,
+    /// `checks/**/tests.yaml`: check test cases.
+    pub check_tests: Vec<SourceFile>,
 }
 
 impl LayerFiles {
-    /// Sorts files into their roles by path (`attest.toml`, `criteria/`, `controls/`);
-    /// other paths are ignored.
+    /// Sorts files into their roles by path (`attest.toml`, `criteria/`, `controls/`,
+    /// `checks/`); other paths are ignored.
     pub fn from_files(files: impl IntoIterator<Item = SourceFile>) -> Self {
         let mut layer = LayerFiles::default();
         for file in files {
@@ -34,7 +40,17 @@ impl LayerFiles {
                 .and_then(Path::file_name)
                 .and_then(|p| p.to_str());
             let is_toml = path.extension().is_some_and(|e| e == "toml");
-            if path.file_name().is_some_and(|n| n == CONFIG_FILE) && parent != Some("controls") {
+            let in_checks = path.components().any(|c| c.as_os_str() == "checks");
+            if in_checks {
+                match path.extension().and_then(|e| e.to_str()) {
+                    Some("toml") => layer.checks.push(file),
+                    Some("rego") => layer.rego.push(file),
+                    Some("yaml" | "yml") => layer.check_tests.push(file),
+                    _ => {}
+                }
+            } else if path.file_name().is_some_and(|n| n == CONFIG_FILE)
+                && parent != Some("controls")
+            {
                 layer.config = Some(file);
             } else if is_toml && parent == Some("criteria") {
                 layer.criteria.push(file);
@@ -42,12 +58,20 @@ impl LayerFiles {
                 layer.controls.push(file);
             }
         }
-        layer.criteria.sort_by(|a, b| a.path.cmp(&b.path));
-        layer.controls.sort_by(|a, b| a.path.cmp(&b.path));
+        for files in [
+            &mut layer.criteria,
+            &mut layer.controls,
+            &mut layer.checks,
+            &mut layer.rego,
+            &mut layer.check_tests,
+        ] {
+            files.sort_by(|a, b| a.path.cmp(&b.path));
+        }
         layer
     }
 
-    /// Reads a workspace folder: `attest.toml`, `criteria/*.toml` and `controls/*.toml`.
+    /// Reads a workspace folder: `attest.toml`, `criteria/*.toml`, `controls/*.toml` and
+    /// everything under `checks/`.
     ///
     /// Paths in diagnostics are `root` joined with the file's relative path.
     pub fn read_dir(root: &Path) -> (Self, Vec<Diagnostic>) {
@@ -77,7 +101,33 @@ impl LayerFiles {
                 Err(err) => diagnostics.push(Diagnostic::error(Code::Io, err.to_string())),
             }
         }
+        let mut check_paths = Vec::new();
+        walk(&root.join("checks"), 0, &mut check_paths, &mut diagnostics);
+        check_paths.sort();
+        for path in check_paths {
+            files.extend(read_text(&path, &mut diagnostics));
+        }
         (Self::from_files(files), diagnostics)
+    }
+}
+
+/// Every file under `dir` (not following symbolic links), at most 8 levels deep.
+fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>, diagnostics: &mut Vec<Diagnostic>) {
+    if depth > 8 || !dir.is_dir() {
+        return;
+    }
+    match fs_err::read_dir(dir) {
+        Ok(entries) => {
+            for entry in entries.filter_map(Result::ok) {
+                let path = entry.path();
+                match entry.file_type() {
+                    Ok(t) if t.is_dir() => walk(&path, depth.saturating_add(1), out, diagnostics),
+                    Ok(t) if t.is_file() => out.push(path),
+                    _ => {}
+                }
+            }
+        }
+        Err(err) => diagnostics.push(Diagnostic::error(Code::Io, err.to_string())),
     }
 }
 
@@ -143,15 +193,28 @@ fn toml_diagnostic(code: Code, file: &SourceFile, err: &toml::de::Error) -> Diag
 /// Loads the built-in layer, then the user's layer over it, and validates the result.
 ///
 /// A user control with the id of a built-in control replaces it; new ids extend the library;
-/// `[controls] exclude` in `attest.toml` removes controls from scope. `known_checks` are the
-/// check ids controls may name. Every problem found is returned; the workspace holds
-/// everything that was valid.
+/// `[controls] exclude` in `attest.toml` removes controls from scope. Checks of both layers
+/// are loaded first (a user check with a built-in id replaces it), so that controls may name
+/// them. Every problem found is returned; the workspace holds everything that was valid.
 pub fn load(
     builtin: &LayerFiles,
     user: Option<(&Path, &LayerFiles)>,
-    known_checks: &BTreeSet<String>,
 ) -> (Workspace, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
+
+    let mut checks: BTreeMap<String, CheckMeta> = BTreeMap::new();
+    for layer in std::iter::once(builtin).chain(user.map(|(_, files)| files)) {
+        let mut seen = BTreeMap::new();
+        for file in &layer.checks {
+            if let Some(raw) = parse::<RawCheckFile>(file, &mut diagnostics) {
+                for check in validate::checks(file, raw, &mut seen, &mut diagnostics) {
+                    checks.insert(check.id.clone(), check);
+                }
+            }
+        }
+    }
+    let known_checks: BTreeSet<String> = checks.keys().cloned().collect();
+    let known_checks = &known_checks;
 
     let mut criteria: BTreeMap<String, Criterion> = BTreeMap::new();
     let mut families: BTreeMap<String, Family> = BTreeMap::new();
@@ -193,12 +256,10 @@ pub fn load(
     }
 
     let mut config = ValidatedConfig::default();
-    if let Some((_, files)) = user {
-        if let Some(file) = &files.config {
-            if let Some(raw) = parse::<RawConfig>(file, &mut diagnostics) {
-                config = validate::config(file, raw, &controls, &mut diagnostics);
-            }
-        }
+    if let Some(file) = user.and_then(|(_, files)| files.config.as_ref())
+        && let Some(raw) = parse::<RawConfig>(file, &mut diagnostics)
+    {
+        config = validate::config(file, raw, &controls, &mut diagnostics);
     }
     let excluded: BTreeSet<&str> = config.excluded.iter().map(|e| e.id.as_str()).collect();
     let mut controls: Vec<Control> = controls
@@ -217,6 +278,7 @@ pub fn load(
         criteria,
         families: families.into_values().collect(),
         controls,
+        checks: checks.into_values().collect(),
         excluded: config.excluded,
     };
     (workspace, diagnostics)

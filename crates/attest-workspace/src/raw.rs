@@ -211,3 +211,38 @@ pub struct RawCriterion {
     #[serde(default)]
     pub points_of_focus: Vec<String>,
 }
+
+/// `checks/<source>/<family>/checks.toml`: metadata of a family of checks.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(
+    title = "Attest checks",
+    description = "Metadata of automated checks; the Rego is beside it"
+)]
+pub struct RawCheckFile {
+    /// The checks.
+    #[serde(default)]
+    pub check: Vec<RawCheck>,
+}
+
+/// One check.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCheck {
+    /// Identifier `<source>.<family>.<name>`, e.g. `host.ssh.root_login_disabled`; its Rego
+    /// rule is `data.attest.<id>`.
+    #[schemars(with = "String")]
+    pub id: Spanned<String>,
+    /// What passing means, in a sentence.
+    pub title: String,
+    /// Severity of a failure.
+    #[schemars(with = "attest_model::Severity")]
+    pub severity: Spanned<String>,
+    /// Why it matters.
+    pub rationale: String,
+    /// How to fix a failure: exact commands or configuration lines.
+    pub remediation: String,
+    /// Benchmark references (CIS, SSG ids).
+    #[serde(default)]
+    pub references: Vec<String>,
+}

@@ -6,13 +6,13 @@ use std::str::FromStr;
 
 use attest_diagnostics::{Code, Diagnostic, SourceFile};
 use attest_model::{
-    AuditType, Category, Control, ControlKind, Criterion, EvidenceRequirement, Family, Frequency,
-    Period, Scope, Severity, UnknownVariant,
+    AuditType, Category, CheckMeta, Control, ControlKind, Criterion, EvidenceRequirement, Family,
+    Frequency, Period, Scope, Severity, UnknownVariant,
 };
 use jiff::civil::Date;
 use toml::Spanned;
 
-use crate::raw::{RawConfig, RawControl, RawControlFile, RawCriteriaFile};
+use crate::raw::{RawCheckFile, RawConfig, RawControl, RawControlFile, RawCriteriaFile};
 use crate::{Exclusion, SOURCE_KINDS, SourceConfig};
 
 /// The validated content of `attest.toml`.
@@ -97,6 +97,74 @@ pub(crate) fn criteria(
             },
         );
     }
+}
+
+/// Validates one checks file; returns its valid checks.
+pub(crate) fn checks(
+    file: &SourceFile,
+    raw: RawCheckFile,
+    seen: &mut Seen,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<CheckMeta> {
+    let mut out = Vec::new();
+    for check in raw.check {
+        let id = check.id.get_ref().trim().to_owned();
+        let parts: Vec<&str> = id.split('.').collect();
+        let well_formed = parts.len() == 3
+            && parts.iter().all(|p| {
+                !p.is_empty()
+                    && p.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            });
+        let source = parts.first().copied().unwrap_or_default().to_owned();
+        if !well_formed {
+            diagnostics.push(
+                Diagnostic::error(Code::InvalidValue, format!("invalid check id `{id}`"))
+                    .at(file, check.id.span())
+                    .with_help("a check id is `<source>.<family>.<name>` in lower case, e.g. `host.ssh.root_login_disabled`"),
+            );
+            continue;
+        }
+        if !SOURCE_KINDS.contains(&source.as_str()) {
+            diagnostics.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    format!("check `{id}` names unknown source `{source}`"),
+                )
+                .at(file, check.id.span())
+                .with_help(format!(
+                    "the first part of a check id is a source: {}",
+                    SOURCE_KINDS.join(", ")
+                )),
+            );
+            continue;
+        }
+        if let Some(first) = seen.get(&id) {
+            diagnostics.push(
+                Diagnostic::error(
+                    Code::DuplicateCheck,
+                    format!("check `{id}` is defined twice"),
+                )
+                .at(file, check.id.span())
+                .with_help(format!("first defined at {first}")),
+            );
+            continue;
+        }
+        seen.insert(id.clone(), position(file, &check.id.span()));
+        let Some(severity) = enum_value::<Severity>(file, &check.severity, diagnostics) else {
+            continue;
+        };
+        out.push(CheckMeta {
+            id,
+            source,
+            title: check.title.trim().to_owned(),
+            severity,
+            rationale: check.rationale.trim().to_owned(),
+            remediation: check.remediation.trim().to_owned(),
+            references: check.references,
+        });
+    }
+    out
 }
 
 /// Validates one control file; returns its family and valid controls.
@@ -274,21 +342,20 @@ fn one_control(
 
     let evidence = raw.evidence.as_ref().and_then(|ev| {
         let days = *ev.get_ref().freshness_days.get_ref();
-        match u32::try_from(days) {
-            Ok(d @ 1..=3660) => Some(EvidenceRequirement {
+        if let Ok(d @ 1..=3660) = u32::try_from(days) {
+            Some(EvidenceRequirement {
                 expected: ev.get_ref().expected.trim().to_owned(),
                 freshness_days: d,
-            }),
-            _ => {
-                diagnostics.push(
-                    Diagnostic::error(
-                        Code::InvalidValue,
-                        format!("freshness_days must be between 1 and 3660, not {days}"),
-                    )
-                    .at(file, ev.get_ref().freshness_days.span()),
-                );
-                None
-            }
+            })
+        } else {
+            diagnostics.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    format!("freshness_days must be between 1 and 3660, not {days}"),
+                )
+                .at(file, ev.get_ref().freshness_days.span()),
+            );
+            None
         }
     });
     if let Some(kind) = kind {
@@ -297,7 +364,7 @@ fn one_control(
             (true, None) => diagnostics.push(
                 Diagnostic::error(Code::EvidenceRequirement, format!("{kind} control `{id}` does not say what evidence it needs"))
                     .at(file, raw.kind.span())
-                    .with_help(format!("add\n[control.evidence]\nexpected = \"...\"\nfreshness_days = 92\nafter the control's fields, or make it `kind = \"automated\"`")),
+                    .with_help("add\n[control.evidence]\nexpected = \"...\"\nfreshness_days = 92\nafter the control's fields, or make it `kind = \"automated\"`"),
             ),
             (false, Some(span)) => diagnostics.push(
                 Diagnostic::error(Code::EvidenceRequirement, format!("automated control `{id}` has a manual evidence requirement"))
@@ -336,7 +403,7 @@ fn suggest<'a>(value: &str, candidates: impl Iterator<Item = &'a str>) -> Option
                 c,
             )
         })
-        .filter(|(d, c)| *d <= 2.max(c.len() / 4))
+        .filter(|(d, c)| *d <= 1.max(c.len() / 5))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
@@ -406,10 +473,10 @@ pub(crate) fn config(
         .unwrap_or(AuditType::Type2);
     let mut categories = vec![Category::Security];
     for c in &raw.scope.categories {
-        if let Some(category) = enum_value::<Category>(file, c, diagnostics) {
-            if !categories.contains(&category) {
-                categories.push(category);
-            }
+        if let Some(category) = enum_value::<Category>(file, c, diagnostics)
+            && !categories.contains(&category)
+        {
+            categories.push(category);
         }
     }
     categories.sort();
@@ -427,7 +494,7 @@ pub(crate) fn config(
             );
             return None;
         }
-        let days = start.until(end).map(|s| s.get_days()).unwrap_or(0);
+        let days = start.until(end).map_or(0, |s| s.get_days());
         if audit_type == AuditType::Type2 && !(89..=366).contains(&days) {
             diagnostics.push(
                 Diagnostic::warning(

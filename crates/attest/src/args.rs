@@ -1,5 +1,10 @@
 //! Command-line arguments (clap derive).
 
+#![allow(
+    clippy::doc_markdown,
+    reason = "doc comments here are the --help text people read, not rustdoc"
+)]
+
 use std::path::PathBuf;
 
 use attest_model::Category;

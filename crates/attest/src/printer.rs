@@ -59,10 +59,14 @@ impl Listing {
     fn to_markdown(&self) -> String {
         let cell = |text: &str| text.replace('|', "\\|").replace('\n', "<br>");
         let mut out = format!("| {} |\n", self.headers.join(" | "));
-        out.push_str(&format!("|{}\n", "---|".repeat(self.headers.len())));
+        out.push('|');
+        out.push_str(&"---|".repeat(self.headers.len()));
+        out.push('\n');
         for row in &self.rows {
             let cells: Vec<String> = row.iter().map(|c| cell(c)).collect();
-            out.push_str(&format!("| {} |\n", cells.join(" | ")));
+            out.push_str("| ");
+            out.push_str(&cells.join(" | "));
+            out.push_str(" |\n");
         }
         out
     }

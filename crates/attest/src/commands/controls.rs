@@ -15,12 +15,12 @@ pub(crate) fn run(global: &GlobalArgs, command: &ControlsCommand) -> anyhow::Res
             category,
             format,
         } => {
-            if let Some(id) = criterion {
-                if workspace.criterion(id).is_none() {
-                    return Err(Failure::input(format!(
-                        "unknown criterion `{id}`; list them with `attest catalog criteria`"
-                    )));
-                }
+            if let Some(id) = criterion
+                && workspace.criterion(id).is_none()
+            {
+                return Err(Failure::input(format!(
+                    "unknown criterion `{id}`; list them with `attest catalog criteria`"
+                )));
             }
             let controls: Vec<&Control> = workspace
                 .controls

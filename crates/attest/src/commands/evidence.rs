@@ -66,7 +66,7 @@ struct EvidenceRow {
     record: EvidenceRecord,
     /// Last day it is current; absent when its control has no freshness window.
     expires_on: Option<Date>,
-    /// current, expiring_soon, expired, superseded, or unknown_control.
+    /// Freshness (`current`, `expiring_soon`, `expired`), or `unknown_control`.
     status: String,
 }
 

@@ -10,15 +10,13 @@ use crate::exit::{ExitStatus, Failure};
 use crate::printer;
 
 pub(crate) fn run(args: &InitArgs) -> anyhow::Result<ExitStatus> {
-    let period_start = match args.period_start {
-        Some(date) => date,
-        None => {
-            let next_month = today()
-                .first_of_month()
-                .checked_add(1.month())
-                .context("date out of range")?;
-            next_month.first_of_month()
-        }
+    let period_start = if let Some(date) = args.period_start {
+        date
+    } else {
+        today()
+            .first_of_month()
+            .checked_add(1.month())
+            .context("date out of range")?
     };
     let controls = attest_catalog::builtin_layer().controls;
     let options = InitOptions {

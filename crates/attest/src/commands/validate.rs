@@ -1,4 +1,4 @@
-//! `attest validate`: every problem in the workspace, with file:line:column.
+//! `attest validate`: every problem in the workspace, with file, line and column.
 
 use attest_diagnostics::has_errors;
 

@@ -1,0 +1,585 @@
+//! Accounts, groups, sudo rules and authentication policy.
+//!
+//! INVARIANT: no password hash, or any part of one, leaves this module. From `/etc/shadow`
+//! only the state of the password (set, empty, locked, none), the hashing algorithm and the
+//! aging fields are kept.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::Gather;
+use crate::RootFs;
+
+/// The state of an account's password, never the password or its hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PasswordState {
+    /// A password hash is set.
+    Set,
+    /// The password field is empty: login without a password.
+    Empty,
+    /// Locked (`!` before the hash).
+    Locked,
+    /// No password can match (`*`, `!`, `!!` alone).
+    NoPassword,
+}
+
+/// One account.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Account {
+    /// Login name.
+    pub name: String,
+    /// User id.
+    pub uid: u32,
+    /// Primary group id.
+    pub gid: u32,
+    /// Login shell.
+    pub shell: String,
+    /// Whether the shell allows an interactive login.
+    pub interactive: bool,
+    /// Password state from the shadow file (absent when unreadable).
+    pub password: Option<PasswordState>,
+    /// Hash algorithm, e.g. `sha512`, `yescrypt` (never the hash).
+    pub algorithm: Option<String>,
+    /// Days since the password was last changed.
+    pub password_age_days: Option<i64>,
+    /// Maximum password age in days.
+    pub max_days: Option<i64>,
+    /// Whether the account has a uid below 1000 (a system account).
+    pub system: bool,
+}
+
+/// A group.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Group {
+    /// Group name.
+    pub name: String,
+    /// Group id.
+    pub gid: u32,
+    /// Members listed in `/etc/group`.
+    pub members: Vec<String>,
+}
+
+/// One sudo rule (a user specification).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct SudoRule {
+    /// The file it is in.
+    pub file: String,
+    /// Line number.
+    pub line: usize,
+    /// Who it applies to: a user, `%group` or an alias.
+    pub principal: String,
+    /// The rule after the principal, as written.
+    pub rule: String,
+    /// Whether it allows running commands without a password.
+    pub nopasswd: bool,
+    /// Whether it allows every command (`ALL`).
+    pub all_commands: bool,
+}
+
+/// Accounts and privilege facts.
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+pub struct AccountFacts {
+    /// Every account in `/etc/passwd`.
+    pub users: Vec<Account>,
+    /// Every group in `/etc/group`.
+    pub groups: Vec<Group>,
+    /// Accounts with uid 0.
+    pub uid0: Vec<String>,
+    /// Accounts whose password field is empty.
+    pub empty_passwords: Vec<String>,
+    /// Interactive accounts with a uid of 1000 or more.
+    pub interactive_users: Vec<String>,
+    /// Members of the administrative groups (`sudo`, `wheel`, `admin`).
+    pub admin_group_members: Vec<String>,
+    /// Sudo rules from `/etc/sudoers` and its include folders.
+    pub sudo_rules: Vec<SudoRule>,
+    /// `Defaults` lines of sudoers, as written.
+    pub sudo_defaults: Vec<String>,
+}
+
+fn password_state(field: &str) -> (PasswordState, Option<String>) {
+    if field.is_empty() {
+        return (PasswordState::Empty, None);
+    }
+    let (locked, hash) = match field.strip_prefix('!') {
+        Some(rest) => (true, rest),
+        None => (false, field),
+    };
+    let algorithm = hash
+        .strip_prefix('$')
+        .and_then(|h| h.split('$').next())
+        .map(|id| {
+            match id {
+                "1" => "md5",
+                "2a" | "2b" | "2y" => "bcrypt",
+                "5" => "sha256",
+                "6" => "sha512",
+                "y" => "yescrypt",
+                "gy" => "gost-yescrypt",
+                "7" => "scrypt",
+                _ => "unknown",
+            }
+            .to_owned()
+        });
+    let algorithm = algorithm
+        .or_else(|| (hash.len() == 13 && !hash.starts_with('*')).then(|| "des".to_owned()));
+    if hash.is_empty() || hash.starts_with('*') || hash == "!" || (algorithm.is_none() && !locked) {
+        return (
+            if locked {
+                PasswordState::Locked
+            } else {
+                PasswordState::NoPassword
+            },
+            None,
+        );
+    }
+    (
+        if locked {
+            PasswordState::Locked
+        } else {
+            PasswordState::Set
+        },
+        algorithm,
+    )
+}
+
+/// Shells that allow no interactive login.
+fn is_non_interactive(shell: &str) -> bool {
+    shell.is_empty()
+        || shell.ends_with("/nologin")
+        || shell.ends_with("/false")
+        || shell.ends_with("/sync")
+        || shell.ends_with("/shutdown")
+        || shell.ends_with("/halt")
+}
+
+pub(crate) fn accounts(fs: &RootFs, today_days: i64, g: &mut Gather) -> AccountFacts {
+    let mut facts = AccountFacts::default();
+    let passwd = match fs.read_text("/etc/passwd") {
+        Ok(t) => t,
+        Err(e) => {
+            g.unknown("accounts", e.0);
+            return facts;
+        }
+    };
+    let mut shadow: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    match fs.read_text("/etc/shadow") {
+        Ok(text) => {
+            for line in text.lines() {
+                let fields: Vec<&str> = line.split(':').collect();
+                if let Some(name) = fields.first().filter(|n| !n.is_empty()) {
+                    // Field 1 (the hash) is reduced to its state here and never stored.
+                    let mut kept: Vec<String> = fields.iter().map(|f| (*f).to_owned()).collect();
+                    if let Some(hash) = kept.get_mut(1) {
+                        let (state, algorithm) = password_state(hash);
+                        *hash = format!("{}|{}", state_name(state), algorithm.unwrap_or_default());
+                    }
+                    shadow.insert((*name).to_owned(), kept);
+                }
+            }
+        }
+        Err(e) => g.unknown("accounts.password", e.0),
+    }
+    for line in passwd.lines() {
+        let f: Vec<&str> = line.split(':').collect();
+        let (Some(name), Some(uid), Some(gid)) = (f.first(), f.get(2), f.get(3)) else {
+            continue;
+        };
+        let (Ok(uid), Ok(gid)) = (uid.parse::<u32>(), gid.parse::<u32>()) else {
+            continue;
+        };
+        let shell = f.get(6).copied().unwrap_or_default().to_owned();
+        let interactive = !is_non_interactive(&shell);
+        let entry = shadow.get(*name);
+        let state = entry.and_then(|s| s.get(1)).map(String::as_str);
+        let (password, algorithm) = match state.and_then(|s| s.split_once('|')) {
+            Some((st, alg)) => (
+                state_from_name(st),
+                (!alg.is_empty()).then(|| alg.to_owned()),
+            ),
+            None if f.get(1) == Some(&"") => (Some(PasswordState::Empty), None),
+            None => (None, None),
+        };
+        let days = |i: usize| {
+            entry
+                .and_then(|s| s.get(i))
+                .and_then(|v| v.parse::<i64>().ok())
+        };
+        let account = Account {
+            name: (*name).to_owned(),
+            uid,
+            gid,
+            shell,
+            interactive,
+            password,
+            algorithm,
+            password_age_days: days(2)
+                .filter(|d| *d > 0)
+                .map(|d| today_days.saturating_sub(d)),
+            max_days: days(4),
+            system: uid < 1000,
+        };
+        if uid == 0 {
+            facts.uid0.push(account.name.clone());
+        }
+        if password == Some(PasswordState::Empty) {
+            facts.empty_passwords.push(account.name.clone());
+        }
+        if interactive && uid >= 1000 && uid != 65534 {
+            facts.interactive_users.push(account.name.clone());
+        }
+        facts.users.push(account);
+    }
+    match fs.read_text("/etc/group") {
+        Ok(text) => {
+            for line in text.lines() {
+                let f: Vec<&str> = line.split(':').collect();
+                let (Some(name), Some(Ok(gid))) = (f.first(), f.get(2).map(|g| g.parse::<u32>()))
+                else {
+                    continue;
+                };
+                let members: Vec<String> = f
+                    .get(3)
+                    .unwrap_or(&"")
+                    .split(',')
+                    .filter(|m| !m.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                if matches!(*name, "sudo" | "wheel" | "admin") {
+                    facts.admin_group_members.extend(members.iter().cloned());
+                    // Users whose primary group is an admin group are members too.
+                    facts.admin_group_members.extend(
+                        facts
+                            .users
+                            .iter()
+                            .filter(|u| u.gid == gid)
+                            .map(|u| u.name.clone()),
+                    );
+                }
+                facts.groups.push(Group {
+                    name: (*name).to_owned(),
+                    gid,
+                    members,
+                });
+            }
+            facts.admin_group_members.sort();
+            facts.admin_group_members.dedup();
+        }
+        Err(e) => g.unknown("accounts.groups", e.0),
+    }
+    sudoers(fs, &mut facts, g);
+    facts
+}
+
+fn state_name(state: PasswordState) -> &'static str {
+    match state {
+        PasswordState::Set => "set",
+        PasswordState::Empty => "empty",
+        PasswordState::Locked => "locked",
+        PasswordState::NoPassword => "none",
+    }
+}
+
+fn state_from_name(name: &str) -> Option<PasswordState> {
+    Some(match name {
+        "set" => PasswordState::Set,
+        "empty" => PasswordState::Empty,
+        "locked" => PasswordState::Locked,
+        "none" => PasswordState::NoPassword,
+        _ => return None,
+    })
+}
+
+/// Reads `/etc/sudoers` and the folders it includes (`@includedir`, `#includedir`,
+/// `@include`, `#include`).
+fn sudoers(fs: &RootFs, facts: &mut AccountFacts, g: &mut Gather) {
+    let mut queue = vec!["/etc/sudoers".to_owned()];
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(file) = queue.pop() {
+        if !seen.insert(file.clone()) || seen.len() > 128 {
+            continue;
+        }
+        let text = match fs.read_text(&file) {
+            Ok(t) => t,
+            Err(e) => {
+                g.unknown(&format!("accounts.sudoers:{file}"), e.0);
+                continue;
+            }
+        };
+        let mut includes = Vec::new();
+        let mut pending = String::new();
+        for (index, raw) in text.lines().enumerate() {
+            // Lines ending in a backslash continue on the next line.
+            if let Some(start) = raw.strip_suffix('\\') {
+                pending.push_str(start);
+                pending.push(' ');
+                continue;
+            }
+            pending.push_str(raw);
+            let line = std::mem::take(&mut pending);
+            let line = line.trim();
+            let line_no = index.saturating_add(1);
+            if let Some(dir) = line
+                .strip_prefix("@includedir")
+                .or_else(|| line.strip_prefix("#includedir"))
+            {
+                let dir = dir.trim();
+                for name in fs.list_dir(dir).unwrap_or_default() {
+                    // sudo skips names with a dot or ending in `~`.
+                    if !name.contains('.') && !name.ends_with('~') {
+                        includes.push(format!("{dir}/{name}"));
+                    }
+                }
+                continue;
+            }
+            if let Some(path) = line
+                .strip_prefix("@include")
+                .or_else(|| line.strip_prefix("#include"))
+            {
+                includes.push(path.trim().to_owned());
+                continue;
+            }
+            let line = line.split('#').next().unwrap_or_default().trim();
+            if line.is_empty() {
+                continue;
+            }
+            if line.starts_with("Defaults") {
+                facts.sudo_defaults.push(line.to_owned());
+                continue;
+            }
+            if [
+                "User_Alias",
+                "Runas_Alias",
+                "Host_Alias",
+                "Cmnd_Alias",
+                "Cmd_Alias",
+            ]
+            .iter()
+            .any(|a| line.starts_with(a))
+            {
+                continue;
+            }
+            let Some((principal, rule)) = line.split_once(char::is_whitespace) else {
+                continue;
+            };
+            let rule = rule.trim();
+            let commands = rule.rsplit(':').next().unwrap_or(rule);
+            let all_commands = commands
+                .split(',')
+                .any(|c| c.trim().split_whitespace().last() == Some("ALL"));
+            facts.sudo_rules.push(SudoRule {
+                file: file.clone(),
+                line: line_no,
+                principal: principal.to_owned(),
+                rule: rule.to_owned(),
+                nopasswd: rule.contains("NOPASSWD:"),
+                all_commands,
+            });
+        }
+        includes.reverse();
+        queue.extend(includes);
+    }
+}
+
+/// PAM and login.defs settings that make up the password and lockout policy.
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+pub struct AuthPolicyFacts {
+    /// Password quality module in the PAM password stack: `pam_pwquality`, `pam_cracklib`, or none.
+    pub quality_module: Option<String>,
+    /// Effective password quality options: PAM arguments over `pwquality.conf`.
+    pub quality: BTreeMap<String, String>,
+    /// Lockout module in the PAM auth stack: `pam_faillock`, `pam_tally2`, or none.
+    pub lockout_module: Option<String>,
+    /// Effective lockout options: PAM arguments over `faillock.conf`.
+    pub lockout: BTreeMap<String, String>,
+    /// Whether `pam_unix` accepts empty passwords (`nullok`).
+    pub unix_nullok: bool,
+    /// `remember=N` of `pam_unix` or `pam_pwhistory`.
+    pub password_history: Option<u32>,
+    /// `/etc/login.defs` keys and values.
+    pub login_defs: BTreeMap<String, String>,
+    /// PAM files read.
+    pub pam_files: Vec<String>,
+}
+
+fn pam_args(line: &str, module: &str) -> Option<BTreeMap<String, String>> {
+    let mut words = line.split_whitespace();
+    let _kind = words.next()?;
+    // The control field may be a bracketed list with spaces.
+    let mut control = words.next()?.to_owned();
+    if control.starts_with('[') {
+        while !control.ends_with(']') {
+            control.push(' ');
+            control.push_str(words.next()?);
+        }
+    }
+    let path = words.next()?;
+    if !path.ends_with(&format!("{module}.so")) && path != module {
+        return None;
+    }
+    Some(
+        words
+            .map(|w| match w.split_once('=') {
+                Some((k, v)) => (k.to_owned(), v.to_owned()),
+                None => (w.to_owned(), "true".to_owned()),
+            })
+            .collect(),
+    )
+}
+
+fn key_values(text: &str, separator: char) -> BTreeMap<String, String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| {
+            let (k, v) = if separator == ' ' {
+                l.split_once(char::is_whitespace)?
+            } else {
+                l.split_once(separator).unwrap_or((l, "true"))
+            };
+            Some((k.trim().to_owned(), v.trim().to_owned()))
+        })
+        .collect()
+}
+
+pub(crate) fn auth_policy(fs: &RootFs, g: &mut Gather) -> AuthPolicyFacts {
+    let mut facts = AuthPolicyFacts::default();
+    let password_files = [
+        "/etc/pam.d/common-password",
+        "/etc/pam.d/system-auth",
+        "/etc/pam.d/password-auth",
+    ];
+    let auth_files = [
+        "/etc/pam.d/common-auth",
+        "/etc/pam.d/system-auth",
+        "/etc/pam.d/password-auth",
+    ];
+    let mut texts = BTreeMap::new();
+    for file in password_files.iter().chain(auth_files.iter()) {
+        if let Ok(text) = fs.read_text(file) {
+            facts.pam_files.push((*file).to_owned());
+            texts.insert(*file, text);
+        }
+    }
+    facts.pam_files.sort();
+    facts.pam_files.dedup();
+    if texts.is_empty() {
+        g.unknown(
+            "auth.pam",
+            "no PAM password or auth stack found (/etc/pam.d/common-* or system-auth)",
+        );
+    }
+    let lines = |files: &[&str]| -> Vec<String> {
+        files
+            .iter()
+            .filter_map(|f| texts.get(f))
+            .flat_map(|t| t.lines().map(str::to_owned))
+            .collect()
+    };
+    let password_lines = lines(&password_files);
+    let auth_lines = lines(&auth_files);
+    for line in password_lines
+        .iter()
+        .filter(|l| l.trim_start().starts_with("password"))
+    {
+        for module in ["pam_pwquality", "pam_cracklib"] {
+            if let Some(args) = pam_args(line, module) {
+                facts
+                    .quality_module
+                    .get_or_insert_with(|| module.to_owned());
+                for (k, v) in args {
+                    facts.quality.entry(k).or_insert(v);
+                }
+            }
+        }
+        for module in ["pam_unix", "pam_pwhistory"] {
+            if let Some(args) = pam_args(line, module) {
+                if let Some(n) = args.get("remember").and_then(|v| v.parse().ok()) {
+                    facts.password_history = Some(n);
+                }
+            }
+        }
+    }
+    for line in auth_lines
+        .iter()
+        .filter(|l| l.trim_start().starts_with("auth"))
+    {
+        for module in ["pam_faillock", "pam_tally2"] {
+            if let Some(args) = pam_args(line, module) {
+                facts
+                    .lockout_module
+                    .get_or_insert_with(|| module.to_owned());
+                for (k, v) in args {
+                    if k != "preauth" && k != "authfail" && k != "authsucc" {
+                        facts.lockout.entry(k).or_insert(v);
+                    }
+                }
+            }
+        }
+        if pam_args(line, "pam_unix")
+            .is_some_and(|a| a.contains_key("nullok") || a.contains_key("nullok_secure"))
+        {
+            facts.unix_nullok = true;
+        }
+    }
+    if facts.quality_module.as_deref() == Some("pam_pwquality") {
+        if let Ok(text) = fs.read_text("/etc/security/pwquality.conf") {
+            for (k, v) in key_values(&text, '=') {
+                facts.quality.entry(k).or_insert(v);
+            }
+        }
+    }
+    if facts.lockout_module.as_deref() == Some("pam_faillock") {
+        if let Ok(text) = fs.read_text("/etc/security/faillock.conf") {
+            for (k, v) in key_values(&text, '=') {
+                facts.lockout.entry(k).or_insert(v);
+            }
+        }
+    }
+    match fs.read_text("/etc/login.defs") {
+        Ok(text) => facts.login_defs = key_values(&text, ' '),
+        Err(e) => g.unknown("auth.login_defs", e.0),
+    }
+    facts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_states_never_keep_the_hash() {
+        assert_eq!(password_state(""), (PasswordState::Empty, None));
+        assert_eq!(password_state("*"), (PasswordState::NoPassword, None));
+        assert_eq!(password_state("!"), (PasswordState::NoPassword, None));
+        assert_eq!(password_state("!!"), (PasswordState::Locked, None));
+        assert_eq!(
+            password_state("$6$salt$hash"),
+            (PasswordState::Set, Some("sha512".into()))
+        );
+        assert_eq!(
+            password_state("!$y$j9T$salt$hash"),
+            (PasswordState::Locked, Some("yescrypt".into()))
+        );
+        assert_eq!(
+            password_state("abcdefghijklm"),
+            (PasswordState::Set, Some("des".into()))
+        );
+    }
+
+    #[test]
+    fn pam_arguments_are_read_with_bracketed_controls() {
+        let args = pam_args(
+            "password [success=1 default=ignore] pam_unix.so obscure yescrypt remember=5",
+            "pam_unix",
+        )
+        .unwrap();
+        assert_eq!(args["remember"], "5");
+        assert_eq!(args["obscure"], "true");
+        assert!(pam_args("password requisite pam_pwquality.so retry=3", "pam_unix").is_none());
+        assert!(pam_args("password", "pam_unix").is_none());
+    }
+}

@@ -1,0 +1,510 @@
+//! The loader against workspaces with deliberate mistakes: every problem is reported, with its
+//! code and exact position, and nothing panics on arbitrary input.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::missing_panics_doc,
+    reason = "tests fail by panicking"
+)]
+
+use attest_diagnostics::{Code, Diagnostic, SourceFile};
+use attest_model::{AuditType, Category, ControlKind, Frequency, Severity};
+use attest_workspace::{LayerFiles, load};
+use proptest::prelude::*;
+
+const CRITERIA: &str = r#"
+[[criterion]]
+id = "CC6.1"
+category = "security"
+series = "CC6"
+title = "Logical access"
+description = "d"
+points_of_focus = ["p"]
+
+[[criterion]]
+id = "CC6.2"
+category = "security"
+series = "CC6"
+title = "User registration"
+description = "d"
+
+[[criterion]]
+id = "A1.2"
+category = "availability"
+series = "A1"
+title = "Recovery"
+description = "d"
+"#;
+
+const CONTROLS: &str = r#"
+[family]
+id = "AC"
+name = "Access control"
+
+[[control]]
+id = "AC-01"
+title = "MFA is enforced"
+description = "d"
+criteria = ["CC6.1"]
+owner = "Security lead"
+frequency = "continuous"
+kind = "automated"
+severity = "high"
+
+[[control]]
+id = "AC-02"
+title = "Access is reviewed"
+description = "d"
+criteria = ["CC6.1", "CC6.2"]
+owner = "Security lead"
+frequency = "quarterly"
+kind = "manual"
+
+[control.evidence]
+expected = "Signed review"
+freshness_days = 92
+"#;
+
+fn builtin() -> LayerFiles {
+    LayerFiles::from_files([
+        SourceFile::new("builtin/criteria/tsc.toml", CRITERIA),
+        SourceFile::new("builtin/controls/access.toml", CONTROLS),
+        SourceFile::new("builtin/checks/host/ssh/checks.toml", CHECKS),
+    ])
+}
+
+fn user(files: &[(&str, &str)]) -> LayerFiles {
+    LayerFiles::from_files(files.iter().map(|(p, t)| SourceFile::new(*p, *t)))
+}
+
+const CHECKS: &str = r#"
+[[check]]
+id = "host.ssh.root_login_disabled"
+title = "Root cannot log in over SSH"
+severity = "high"
+rationale = "r"
+remediation = "PermitRootLogin no"
+references = ["CIS 5.1.20"]
+"#;
+
+fn positions(diagnostics: &[Diagnostic]) -> Vec<(Code, String)> {
+    diagnostics.iter().map(|d| (d.code, d.position())).collect()
+}
+
+#[test]
+fn builtins_alone_load_cleanly() {
+    let (ws, diagnostics) = load(&builtin(), None);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    assert_eq!(
+        ws.criteria
+            .iter()
+            .map(|c| c.id.as_str())
+            .collect::<Vec<_>>(),
+        ["CC6.1", "CC6.2", "A1.2"]
+    );
+    let ac02 = ws.control("AC-02").unwrap();
+    assert_eq!(ac02.kind, ControlKind::Manual);
+    assert_eq!(ac02.frequency, Frequency::Quarterly);
+    assert_eq!(
+        ac02.severity,
+        Severity::Medium,
+        "severity defaults to medium"
+    );
+    assert_eq!(ac02.evidence.as_ref().unwrap().freshness_days, 92);
+    assert_eq!(ws.scope.audit_type, AuditType::Type2);
+    assert_eq!(ws.scope.categories, [Category::Security]);
+}
+
+#[test]
+fn user_controls_override_and_extend_builtins_and_exclusions_apply() {
+    let config = r#"
+[organisation]
+name = "Acme"
+
+[scope]
+type = "type1"
+categories = ["availability"]
+period = { start = 2026-01-01, end = "2026-12-31" }
+
+[controls]
+exclude = [{ id = "AC-01", reason = "Carved out: the IdP is out of scope" }]
+"#;
+    let extra = r#"
+[family]
+id = "AC"
+name = "Access control"
+
+[[control]]
+id = "AC-02"
+title = "Access is reviewed monthly"
+description = "d"
+criteria = ["CC6.2"]
+owner = "Engineering lead"
+frequency = "monthly"
+kind = "manual"
+[control.evidence]
+expected = "Review"
+freshness_days = 31
+
+[[control]]
+id = "AC-03"
+title = "Root login over SSH is disabled"
+description = "d"
+criteria = ["CC6.1"]
+owner = "IT operations"
+frequency = "continuous"
+kind = "automated"
+checks = ["host.ssh.root_login_disabled"]
+"#;
+    let files = user(&[
+        ("ws/attest.toml", config),
+        ("ws/controls/access.toml", extra),
+    ]);
+    let (ws, diagnostics) = load(&builtin(), Some((std::path::Path::new("ws"), &files)));
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    assert_eq!(ws.organisation, "Acme");
+    assert_eq!(ws.scope.audit_type, AuditType::Type1);
+    assert_eq!(
+        ws.scope.categories,
+        [Category::Security, Category::Availability]
+    );
+    let period = ws.scope.period.unwrap();
+    assert_eq!(
+        (period.start.to_string(), period.end.to_string()),
+        ("2026-01-01".into(), "2026-12-31".into())
+    );
+    assert_eq!(
+        ws.controls
+            .iter()
+            .map(|c| c.id.as_str())
+            .collect::<Vec<_>>(),
+        ["AC-02", "AC-03"]
+    );
+    assert_eq!(ws.control("AC-02").unwrap().frequency, Frequency::Monthly);
+    assert_eq!(
+        ws.control("AC-03").unwrap().checks,
+        ["host.ssh.root_login_disabled"]
+    );
+    assert_eq!(ws.excluded.len(), 1);
+}
+
+#[test]
+fn every_mistake_in_a_control_file_is_reported_at_its_position() {
+    let bad = r#"[family]
+id = "AC"
+name = "Access control"
+
+[[control]]
+id = "AC-10"
+title = "One"
+description = "d"
+criteria = ["CC6.1", "CC9.9", "cc6.2"]
+owner = "Security lead"
+frequency = "fortnightly"
+kind = "manual"
+severity = "severe"
+checks = ["host.ssh.root_login_disable"]
+
+[[control]]
+id = "AC-10"
+title = "Two"
+description = "d"
+criteria = []
+owner = "Security lead"
+frequency = "daily"
+kind = "automated"
+[control.evidence]
+expected = "x"
+freshness_days = 0
+
+[[control]]
+id = "XY-01"
+title = "Three"
+description = "d"
+criteria = ["A1.2"]
+owner = "Security lead"
+frequency = "daily"
+kind = "hybrid"
+"#;
+    let files = user(&[
+        ("ws/attest.toml", "[organisation]\nname = \"Acme\"\n"),
+        ("ws/controls/bad.toml", bad),
+    ]);
+    let (ws, diagnostics) = load(&builtin(), Some((std::path::Path::new("ws"), &files)));
+    assert_eq!(
+        positions(&diagnostics),
+        vec![
+            (Code::UnknownCriterion, "ws/controls/bad.toml:9:22".into()),
+            (Code::UnknownCriterion, "ws/controls/bad.toml:9:31".into()),
+            (Code::InvalidValue, "ws/controls/bad.toml:11:13".into()),
+            (Code::InvalidValue, "ws/controls/bad.toml:13:12".into()),
+            (Code::UnknownCheck, "ws/controls/bad.toml:14:11".into()),
+            (
+                Code::EvidenceRequirement,
+                "ws/controls/bad.toml:12:8".into()
+            ),
+            (Code::DuplicateControl, "ws/controls/bad.toml:17:6".into()),
+            (Code::InvalidValue, "ws/controls/bad.toml:20:12".into()),
+            (Code::InvalidValue, "ws/controls/bad.toml:26:18".into()),
+            (
+                Code::EvidenceRequirement,
+                "ws/controls/bad.toml:24:1".into()
+            ),
+            (Code::FamilyMismatch, "ws/controls/bad.toml:29:6".into()),
+            (
+                Code::EvidenceRequirement,
+                "ws/controls/bad.toml:35:8".into()
+            ),
+        ]
+    );
+    let by_code = |code| diagnostics.iter().find(|d| d.code == code).unwrap();
+    assert_eq!(
+        by_code(Code::UnknownCriterion).help.as_deref(),
+        Some("list criteria with `attest catalog criteria`")
+    );
+    let typo = &diagnostics[1];
+    assert_eq!(typo.help.as_deref(), Some("did you mean `CC6.2`?"));
+    assert_eq!(
+        by_code(Code::UnknownCheck).help.as_deref(),
+        Some("did you mean `host.ssh.root_login_disabled`?")
+    );
+    assert!(diagnostics[2].message.contains("fortnightly"));
+    assert!(
+        diagnostics[2]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("quarterly, annual, per_event")
+    );
+    assert!(
+        diagnostics[6]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("ws/controls/bad.toml:6:6")
+    );
+    // Invalid controls are left out; the built-ins stay.
+    assert!(ws.control("AC-10").is_none());
+    assert!(ws.control("AC-01").is_some());
+}
+
+#[test]
+fn syntax_and_shape_errors_point_into_the_file() {
+    let files = user(&[
+        (
+            "ws/attest.toml",
+            "[organisation]\nname = \"Acme\"\ncolour = \"red\"\n",
+        ),
+        (
+            "ws/controls/syntax.toml",
+            "[family]\nid = \"AC\"\nname = \"x\n",
+        ),
+        (
+            "ws/controls/shape.toml",
+            "[family]\nid = \"AC\"\nname = \"x\"\n[[control]]\nid = 7\n",
+        ),
+    ]);
+    let (_, diagnostics) = load(&builtin(), Some((std::path::Path::new("ws"), &files)));
+    let found = positions(&diagnostics);
+    assert_eq!(
+        found,
+        vec![
+            (Code::Schema, "ws/controls/shape.toml:5:6".into()),
+            (Code::Syntax, "ws/controls/syntax.toml:3:10".into()),
+            (Code::Schema, "ws/attest.toml:3:1".into()),
+        ]
+    );
+    assert!(
+        diagnostics[2].message.contains("unknown field `colour`"),
+        "{}",
+        diagnostics[2].message
+    );
+}
+
+#[test]
+fn config_mistakes_are_all_reported() {
+    let config = r#"[organisation]
+name = "Acme"
+
+[scope]
+type = "type3"
+categories = ["security", "avail"]
+period = { start = 2026-12-31, end = 2026-01-01 }
+
+[[source]]
+kind = "ldap"
+
+[controls]
+exclude = [{ id = "ZZ-99", reason = "x" }, { id = "AC-01", reason = " " }]
+"#;
+    let files = user(&[("ws/attest.toml", config)]);
+    let (_, diagnostics) = load(&builtin(), Some((std::path::Path::new("ws"), &files)));
+    assert_eq!(
+        positions(&diagnostics),
+        vec![
+            (Code::InvalidValue, "ws/attest.toml:5:8".into()),
+            (Code::InvalidValue, "ws/attest.toml:6:27".into()),
+            (Code::InvalidPeriod, "ws/attest.toml:7:38".into()),
+            (Code::InvalidValue, "ws/attest.toml:10:8".into()),
+            (Code::UnknownControl, "ws/attest.toml:13:19".into()),
+            (Code::InvalidValue, "ws/attest.toml:13:51".into()),
+        ]
+    );
+}
+
+#[test]
+fn a_short_type2_period_is_a_warning_not_an_error() {
+    let config = "[organisation]\nname = \"A\"\n[scope]\nperiod = { start = 2026-01-01, end = 2026-01-31 }\n";
+    let files = user(&[("ws/attest.toml", config)]);
+    let (ws, diagnostics) = load(&builtin(), Some((std::path::Path::new("ws"), &files)));
+    assert_eq!(diagnostics.len(), 1);
+    assert!(!diagnostics[0].is_error());
+    assert!(
+        diagnostics[0].message.contains("31 days"),
+        "{}",
+        diagnostics[0].message
+    );
+    assert!(ws.scope.period.is_some());
+}
+
+#[test]
+fn files_on_disk_that_are_not_text_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    fs_err::write(
+        dir.path().join("attest.toml"),
+        "[organisation]\nname = \"A\"\n",
+    )
+    .unwrap();
+    fs_err::create_dir_all(dir.path().join("controls")).unwrap();
+    fs_err::write(
+        dir.path().join("controls/binary.toml"),
+        [0xff, 0xfe, 0x00, 0x41],
+    )
+    .unwrap();
+    fs_err::write(dir.path().join("controls/empty.toml"), "").unwrap();
+    fs_err::write(dir.path().join("controls/notes.txt"), "ignored").unwrap();
+    let (files, read_diags) = LayerFiles::read_dir(dir.path());
+    assert_eq!(read_diags.len(), 1, "{read_diags:?}");
+    assert_eq!(read_diags[0].code, Code::Io);
+    assert!(read_diags[0].message.contains("binary.toml is not UTF-8"));
+    let (_, diagnostics) = load(&builtin(), Some((dir.path(), &files)));
+    // An empty control file lacks its [family] table.
+    assert_eq!(diagnostics.len(), 1);
+    assert_eq!(diagnostics[0].code, Code::Schema);
+    assert!(
+        diagnostics[0].message.contains("family"),
+        "{}",
+        diagnostics[0].message
+    );
+}
+
+fn valid_position(d: &Diagnostic) -> bool {
+    d.location
+        .as_ref()
+        .is_none_or(|l| l.span.start <= l.file.text.len() && l.line >= 1 && l.column >= 1)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    /// Arbitrary text in any workspace file never panics, and every diagnostic points inside its file.
+    #[test]
+    fn arbitrary_text_never_panics(text in "\\PC{0,400}", which in 0usize..3) {
+        let path = ["ws/attest.toml", "ws/controls/x.toml", "ws/criteria/x.toml"][which];
+        let files = user(&[(path, &text)]);
+        let (_, diagnostics) = load(&builtin(), Some((std::path::Path::new("ws"), &files)));
+        prop_assert!(diagnostics.iter().all(valid_position));
+    }
+
+    /// Damaging a valid control file (deleting or inserting characters) never panics, and the
+    /// loader either accepts it or says why.
+    #[test]
+    fn damaged_control_files_never_panic(cut in 0usize..CONTROLS.len(), len in 0usize..40, insert in "[\\[\\]\"=a-z0-9 \n.,#{}-]{0,6}") {
+        let mut text = CONTROLS.to_owned();
+        let start = (0..=cut).rev().find(|i| text.is_char_boundary(*i)).unwrap();
+        let end = (start + len).min(text.len());
+        let end = (end..=text.len()).find(|i| text.is_char_boundary(*i)).unwrap();
+        text.replace_range(start..end, &insert);
+        let files = user(&[("ws/controls/access.toml", &text)]);
+        let (ws, diagnostics) = load(&builtin(), Some((std::path::Path::new("ws"), &files)));
+        prop_assert!(diagnostics.iter().all(valid_position));
+        // Nothing is silently dropped: without errors, every control of the file is loaded.
+        if diagnostics.iter().all(|d| !d.is_error()) {
+            let table: toml::Table = text.parse().unwrap();
+            let ids: Vec<String> = table
+                .get("control")
+                .and_then(|c| c.as_array())
+                .map(|a| a.iter().filter_map(|c| c.get("id")?.as_str().map(|s| s.trim().to_owned())).collect())
+                .unwrap_or_default();
+            for id in ids {
+                prop_assert!(ws.control(&id).is_some(), "control {id} was dropped without an error");
+            }
+        }
+    }
+}
+
+#[test]
+fn checks_are_loaded_validated_and_overridable() {
+    let (ws, _) = load(&builtin(), None);
+    let check = ws.check("host.ssh.root_login_disabled").unwrap();
+    assert_eq!(check.severity, Severity::High);
+    assert_eq!(check.source, "host");
+    assert_eq!(
+        check.rule_path(),
+        "data.attest.host.ssh.root_login_disabled"
+    );
+    let bad = r#"
+[[check]]
+id = "host.ssh.root_login_disabled"
+title = "Overridden"
+severity = "critical"
+rationale = "r"
+remediation = "x"
+
+[[check]]
+id = "Host.SSH"
+title = "t"
+severity = "high"
+rationale = "r"
+remediation = "x"
+
+[[check]]
+id = "cloud.s3.public"
+title = "t"
+severity = "hgh"
+rationale = "r"
+remediation = "x"
+
+[[check]]
+id = "host.ssh.root_login_disabled"
+title = "again"
+severity = "low"
+rationale = "r"
+remediation = "x"
+"#;
+    let files = user(&[("ws/checks/host/mine/checks.toml", bad)]);
+    let (ws, diagnostics) = load(&builtin(), Some((std::path::Path::new("ws"), &files)));
+    assert_eq!(
+        positions(&diagnostics),
+        vec![
+            (
+                Code::InvalidValue,
+                "ws/checks/host/mine/checks.toml:10:6".into()
+            ),
+            (
+                Code::InvalidValue,
+                "ws/checks/host/mine/checks.toml:17:6".into()
+            ),
+            (
+                Code::DuplicateCheck,
+                "ws/checks/host/mine/checks.toml:24:6".into()
+            ),
+        ]
+    );
+    assert_eq!(
+        ws.check("host.ssh.root_login_disabled").unwrap().title,
+        "Overridden"
+    );
+}
