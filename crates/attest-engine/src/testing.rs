@@ -7,8 +7,8 @@
 //!     host.ssh.root_login_disabled: pass
 //!     host.ssh.empty_passwords_refused: {status: pass, resource: sshd, message_contains: "no"}
 //! ```
-//! Every result of an expected check must have the expected status (and resource and
-//! message fragment, when given). `attest checks test` and `cargo test` run them all.
+//! Every result of an expected check (only those on `resource`, when given, and there must
+//! be one) must have the expected status and contain the message fragment, when given. `attest checks test` and `cargo test` run them all.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -108,10 +108,19 @@ pub fn run_tests(engine: &CheckEngine, files: &[SourceFile]) -> TestReport {
                     failures.push(format!("{check}: no such check"));
                     continue;
                 }
-                let of_check: Vec<_> = results.iter().filter(|r| &r.check == check).collect();
+                // With a resource, only that resource's results are judged, and one must exist.
+                let of_check: Vec<_> = results
+                    .iter()
+                    .filter(|r| &r.check == check && resource.is_none_or(|want| r.resource == want))
+                    .collect();
+                if of_check.is_empty() {
+                    failures.push(format!(
+                        "{check}: no result on `{}`",
+                        resource.unwrap_or_default()
+                    ));
+                }
                 for r in &of_check {
                     let mut wrong = r.status.as_str() != status;
-                    wrong |= resource.is_some_and(|want| r.resource != want);
                     wrong |= fragment.is_some_and(|want| !r.message.contains(want));
                     if wrong {
                         failures.push(format!(

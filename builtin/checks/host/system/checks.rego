@@ -1,0 +1,108 @@
+# Operating system support, patching, time, malware protection, services and banners.
+package attest.host.system
+
+import data.attest.lib
+import rego.v1
+
+os_supported contains lib.unknown("os", lib.why("os.end_of_life")) if input.os.end_of_life_passed == null
+
+os_supported contains lib.verdict(
+	input.os.end_of_life_passed == false,
+	"os",
+	sprintf("%s receives security updates until %s", [input.os.pretty_name, input.os.end_of_life]),
+	sprintf("%s stopped receiving security updates on %s", [input.os.pretty_name, input.os.end_of_life]),
+) if input.os.end_of_life_passed != null
+
+automatic_updates contains lib.verdict(
+	input.patching.automatic_updates,
+	"patching",
+	sprintf("%s installs updates automatically", [input.patching.mechanism]),
+	updates_problem,
+)
+
+updates_problem := "no automatic update mechanism (unattended-upgrades, dnf-automatic) is installed" if input.patching.mechanism == null
+
+updates_problem := sprintf("%s is installed but not switched on (%s)", [input.patching.mechanism, settings_text]) if input.patching.mechanism != null
+
+settings_text := concat(", ", [sprintf("%s=%s", [k, v]) | some k, v in input.patching.settings]) if count(input.patching.settings) > 0
+
+settings_text := "no settings found" if count(input.patching.settings) == 0
+
+package_lists_fresh contains lib.unknown("patching", lib.why("patching.package_lists_age_days")) if input.patching.package_lists_age_days == null
+
+package_lists_fresh contains lib.verdict(
+	input.patching.package_lists_age_days <= 7,
+	"patching",
+	sprintf("package lists were refreshed %d day(s) ago", [input.patching.package_lists_age_days]),
+	sprintf("package lists were last refreshed %d days ago: pending security updates are not even known", [input.patching.package_lists_age_days]),
+) if input.patching.package_lists_age_days != null
+
+time_sync_configured contains lib.verdict(
+	input.time.configured,
+	"time",
+	sprintf("time is synchronised by %s", [concat(", ", [d.name | some d in input.time.daemons; d.enabled])]),
+	time_problem,
+)
+
+time_problem := "no time synchronisation daemon (chrony, systemd-timesyncd, ntp) is installed" if count(input.time.daemons) == 0
+
+time_problem := sprintf("%s installed but not enabled at boot with a server", [concat(", ", [d.name | some d in input.time.daemons])]) if count(input.time.daemons) > 0
+
+endpoint_protection contains lib.verdict(
+	input.malware.protected,
+	"endpoint",
+	sprintf("endpoint protection: %s", [concat(", ", [sprintf("%s (%s)", [a.name, a.kind]) | some a in input.malware.agents])]),
+	malware_problem,
+)
+
+malware_problem := "no anti-malware, EDR or host intrusion detection agent is installed" if count(input.malware.agents) == 0
+
+malware_problem := sprintf("%s installed but neither enabled nor running", [concat(", ", [a.name | some a in input.malware.agents])]) if count(input.malware.agents) > 0
+
+no_legacy_services contains lib.verdict(
+	count(input.services.risky_installed) == 0,
+	"services",
+	"no legacy or plain-text network services are installed",
+	sprintf("legacy or plain-text network services are installed: %s", [concat(", ", [k | some k, _ in input.services.risky_installed])]),
+)
+
+core_dumps_restricted contains lib.verdict(
+	core_dumps_off,
+	"coredump",
+	"core dumps are limited (hard core limit 0, or systemd-coredump Storage=none)",
+	"core dumps are allowed: a crashing program can write its memory, secrets included, to disk",
+)
+
+default core_dumps_off := false
+
+core_dumps_off if input.hardening.core_hard_limit_zero
+
+core_dumps_off if input.hardening.coredump_storage == "none"
+
+banner_paths := ["/etc/issue", "/etc/issue.net"]
+
+login_banner contains lib.pass(path, sprintf("%s warns users and does not reveal the operating system", [path])) if {
+	some path in banner_paths
+	banner_ok(input.hardening.banners[path]) == true
+}
+
+login_banner contains lib.fail(path, banner_problem(path)) if {
+	some path in banner_paths
+	banner_ok(input.hardening.banners[path]) == false
+}
+
+banner_ok(b) := true if {
+	b.has_text
+	not b.reveals_os
+}
+
+banner_ok(b) := false if not b.has_text
+
+banner_ok(b) := false if b.reveals_os
+
+banner_problem(path) := sprintf("%s is missing or empty", [path]) if not input.hardening.banners[path].has_text
+
+banner_problem(path) := sprintf("%s reveals the operating system or kernel (\\m, \\r, \\s, \\v or the OS name)", [path]) if {
+	input.hardening.banners[path].has_text
+	input.hardening.banners[path].reveals_os
+}
