@@ -34,14 +34,38 @@ pub fn builtin_layer() -> LayerFiles {
 
 /// Loads the built-ins, with the workspace at `root` (if any) over them.
 pub fn load(root: Option<&Path>) -> (Workspace, Vec<Diagnostic>) {
+    let (workspace, _, diagnostics) = load_with_checks(root);
+    (workspace, diagnostics)
+}
+
+/// The Rego and test files of the checks, built-in first, then the workspace's.
+#[derive(Debug, Clone, Default)]
+pub struct CheckSources {
+    /// `checks/**/*.rego`.
+    pub rego: Vec<SourceFile>,
+    /// `checks/**/tests.yaml`.
+    pub tests: Vec<SourceFile>,
+}
+
+/// Like [`load`], and also returns the check sources for the engine.
+pub fn load_with_checks(root: Option<&Path>) -> (Workspace, CheckSources, Vec<Diagnostic>) {
     let builtin = builtin_layer();
+    let mut sources = CheckSources {
+        rego: builtin.rego.clone(),
+        tests: builtin.check_tests.clone(),
+    };
     match root {
         Some(root) => {
             let (user, mut diagnostics) = LayerFiles::read_dir(root);
             let (workspace, more) = attest_workspace::load(&builtin, Some((root, &user)));
             diagnostics.extend(more);
-            (workspace, diagnostics)
+            sources.rego.extend(user.rego.iter().cloned());
+            sources.tests.extend(user.check_tests.iter().cloned());
+            (workspace, sources, diagnostics)
         }
-        None => attest_workspace::load(&builtin, None),
+        None => {
+            let (workspace, diagnostics) = attest_workspace::load(&builtin, None);
+            (workspace, sources, diagnostics)
+        }
     }
 }

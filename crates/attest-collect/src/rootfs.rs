@@ -135,6 +135,16 @@ impl RootFs {
         self.resolve(inner).is_some_and(|p| p.exists())
     }
 
+    /// Whether `inner` exists as a directory entry, even a dangling or looping link.
+    pub fn entry_exists(&self, inner: &str) -> bool {
+        let path = Path::new(inner);
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+            return false;
+        };
+        self.resolve(&parent.to_string_lossy())
+            .is_some_and(|dir| std::fs::symlink_metadata(dir.join(name)).is_ok())
+    }
+
     /// The text of `inner`, if it is a readable, reasonably small, UTF-8 regular file.
     pub fn read_text(&self, inner: &str) -> Result<String, Unknown> {
         let bytes = self.read_bytes(inner)?;
@@ -231,7 +241,7 @@ impl RootFs {
         }
         let mut found: Vec<String> = matches
             .into_iter()
-            .filter(|m| !m.is_empty() && self.exists(m))
+            .filter(|m| !m.is_empty() && self.entry_exists(m))
             .collect();
         found.sort();
         found

@@ -5,6 +5,7 @@
 //! file (inline CSS and SVG, no external assets).
 
 pub mod readiness;
+pub mod results;
 
 pub use readiness::{ReadinessInput, ReadinessReport, assess};
 

@@ -132,6 +132,8 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>, diagnostics: &mut Vec<
 }
 
 fn read_text(path: &Path, diagnostics: &mut Vec<Diagnostic>) -> Option<SourceFile> {
+    // Shown as `controls/a.toml`, not `./controls/a.toml`, when the workspace is the current folder.
+    let path = path.strip_prefix(".").unwrap_or(path);
     match fs_err::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => Some(SourceFile::new(path, text)),

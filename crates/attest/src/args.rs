@@ -76,6 +76,16 @@ pub(crate) enum Command {
     Evidence(EvidenceCommand),
     /// Readiness at a glance: per category, and controls by status
     Status(StatusArgs),
+    /// Collect facts from a source and print them (never verdicts)
+    #[command(subcommand)]
+    Collect(CollectCommand),
+    /// Automated checks: list, show, and run their test cases
+    #[command(subcommand)]
+    Checks(ChecksCommand),
+    /// Collect, evaluate every check, record the results and print them by control
+    Scan(ScanArgs),
+    /// Scan this host, then assess readiness and write the readiness report
+    Assess(AssessArgs),
     /// Reports: readiness
     #[command(subcommand)]
     Report(ReportCommand),
@@ -245,6 +255,100 @@ pub(crate) struct ReadinessArgs {
     /// Day to assess on (default: today)
     #[arg(long, value_name = "DATE")]
     pub(crate) as_of: Option<Date>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CollectCommand {
+    /// Facts about a Linux host, as JSON (schema: schemas/facts/host.v1.json)
+    Host {
+        /// Root to read: / for this host, or a mounted image or container root
+        #[arg(long, default_value = "/", value_name = "DIR")]
+        root: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ChecksCommand {
+    /// List the checks (built-in and the workspace's)
+    List {
+        /// Only checks of this source, e.g. host
+        #[arg(long)]
+        source: Option<String>,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+    /// Show one check: rationale, remediation, references, controls
+    Show {
+        /// Check id, e.g. host.ssh.root_login_disabled
+        id: String,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+    /// Run the checks' test cases (checks/**/tests.yaml); exit 1 if any fails
+    Test,
+}
+
+/// Severity threshold for `--fail-on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum FailOn {
+    /// Never exit 1 for findings.
+    None,
+    /// Any failing result.
+    Info,
+    /// Failures of low severity or above.
+    Low,
+    /// Failures of medium severity or above.
+    Medium,
+    /// Failures of high severity or above.
+    High,
+    /// Only critical failures.
+    Critical,
+}
+
+/// Output formats of `scan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ScanFormat {
+    /// Results grouped by control, for a terminal.
+    Table,
+    /// JSON (schema: schemas/scan.schema.json).
+    Json,
+    /// SARIF 2.1.0, for code scanning dashboards.
+    Sarif,
+    /// JUnit XML, for CI test reports.
+    Junit,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ScanArgs {
+    /// Root to scan: / for this host, or a mounted image or container root
+    #[arg(long, default_value = "/", value_name = "DIR")]
+    pub(crate) root: PathBuf,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
+    pub(crate) format: ScanFormat,
+    /// Exit with 1 when a check of at least this severity fails
+    #[arg(long, value_enum, default_value_t = FailOn::None)]
+    pub(crate) fail_on: FailOn,
+    /// Show passing and not-applicable results too (table format)
+    #[arg(long)]
+    pub(crate) all: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AssessArgs {
+    /// Root to scan: / for this host, or a mounted image or container root
+    #[arg(long, default_value = "/", value_name = "DIR")]
+    pub(crate) root: PathBuf,
+    /// Where to write the HTML readiness report
+    #[arg(
+        long,
+        short = 'o',
+        default_value = "readiness.html",
+        value_name = "FILE"
+    )]
+    pub(crate) output: PathBuf,
 }
 
 #[derive(Debug, Args)]

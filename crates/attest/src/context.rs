@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use attest_catalog::CheckSources;
 use attest_diagnostics::has_errors;
+use attest_engine::CheckEngine;
 use attest_store_sqlite::SqliteStore;
 use attest_workspace::Workspace;
 use jiff::Zoned;
@@ -42,8 +44,24 @@ fn relative_to(path: &Path, base: &Path) -> PathBuf {
 
 /// Loads the built-ins and the workspace; prints diagnostics; fails (exit 2) on errors.
 pub(crate) fn load_workspace(global: &GlobalArgs) -> anyhow::Result<Workspace> {
+    Ok(load_with_engine(global, false)?.0)
+}
+
+/// Loads the workspace and, when `compile` is set, compiles its checks; fails (exit 2) on
+/// errors in either.
+pub(crate) fn load_with_engine(
+    global: &GlobalArgs,
+    compile: bool,
+) -> anyhow::Result<(Workspace, Option<(CheckEngine, CheckSources)>)> {
     let root = workspace_root(global)?;
-    let (workspace, diagnostics) = attest_catalog::load(root.as_deref());
+    let (workspace, sources, mut diagnostics) = attest_catalog::load_with_checks(root.as_deref());
+    let engine = if compile && !has_errors(&diagnostics) {
+        let (engine, more) = CheckEngine::compile(&workspace.checks, &sources.rego);
+        diagnostics.extend(more);
+        Some((engine, sources))
+    } else {
+        None
+    };
     printer::print_diagnostics(&diagnostics, global.color);
     if has_errors(&diagnostics) {
         let errors = diagnostics.iter().filter(|d| d.is_error()).count();
@@ -51,7 +69,7 @@ pub(crate) fn load_workspace(global: &GlobalArgs) -> anyhow::Result<Workspace> {
             "the workspace has {errors} error(s); fix them (see `attest validate`) and run again"
         )));
     }
-    Ok(workspace)
+    Ok((workspace, engine))
 }
 
 /// The store folder: `--store`, else `<workspace>/.attest`, else the user's data folder.

@@ -48,6 +48,39 @@ time_problem := "no time synchronisation daemon (chrony, systemd-timesyncd, ntp)
 
 time_problem := sprintf("%s installed but not enabled at boot with a server", [concat(", ", [d.name | some d in input.time.daemons])]) if count(input.time.daemons) > 0
 
+# The first enabled daemon with a server decides; its running state is judged like auditd's.
+sync_daemon := [d | some d in input.time.daemons; d.enabled; count(d.servers) > 0][0]
+
+time_sync_running contains lib.fail("time", "no time synchronisation daemon is configured; see host.system.time_sync_configured") if not input.time.configured
+
+time_sync_running contains lib.unknown("time", lib.why("processes")) if {
+	input.time.configured
+	sync_daemon.running == null
+}
+
+time_sync_running contains lib.verdict(
+	sync_daemon.running,
+	"time",
+	sprintf("%s is running", [sync_daemon.name]),
+	sprintf("%s is enabled but not running", [sync_daemon.name]),
+) if {
+	input.time.configured
+	sync_daemon.running != null
+	input.services.systemd_running != false
+}
+
+time_sync_running contains lib.unknown("time", sprintf("%s is not running, and neither is systemd (a container?): the clock is kept by the host outside this root", [sync_daemon.name])) if {
+	input.time.configured
+	sync_daemon.running == false
+	input.services.systemd_running == false
+}
+
+time_sync_running contains lib.pass("time", sprintf("%s is running", [sync_daemon.name])) if {
+	input.time.configured
+	sync_daemon.running == true
+	input.services.systemd_running == false
+}
+
 endpoint_protection contains lib.verdict(
 	input.malware.protected,
 	"endpoint",

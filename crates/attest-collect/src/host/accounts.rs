@@ -126,15 +126,12 @@ fn password_state(field: &str) -> (PasswordState, Option<String>) {
         });
     let algorithm = algorithm
         .or_else(|| (hash.len() == 13 && !hash.starts_with('*')).then(|| "des".to_owned()));
-    if hash.is_empty() || hash.starts_with('*') || hash == "!" || (algorithm.is_none() && !locked) {
-        return (
-            if locked {
-                PasswordState::Locked
-            } else {
-                PasswordState::NoPassword
-            },
-            None,
-        );
+    // `*`, `!` or `!!` alone: no password can ever match (the account has none).
+    if hash.is_empty() || hash.starts_with('*') || hash.starts_with('!') {
+        return (PasswordState::NoPassword, None);
+    }
+    if algorithm.is_none() && !locked {
+        return (PasswordState::NoPassword, None);
     }
     (
         if locked {
@@ -555,7 +552,7 @@ mod tests {
         assert_eq!(password_state(""), (PasswordState::Empty, None));
         assert_eq!(password_state("*"), (PasswordState::NoPassword, None));
         assert_eq!(password_state("!"), (PasswordState::NoPassword, None));
-        assert_eq!(password_state("!!"), (PasswordState::Locked, None));
+        assert_eq!(password_state("!!"), (PasswordState::NoPassword, None));
         assert_eq!(
             password_state("$6$salt$hash"),
             (PasswordState::Set, Some("sha512".into()))

@@ -1,6 +1,6 @@
 //! Firewalls, listening sockets and encryption at rest.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use schemars::JsonSchema;
 use serde::Serialize;

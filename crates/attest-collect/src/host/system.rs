@@ -70,9 +70,11 @@ pub(crate) fn parse_env_file(text: &str) -> BTreeMap<String, String> {
 
 pub(crate) fn os(fs: &RootFs, today: Date, g: &mut Gather) -> OsFacts {
     let mut facts = OsFacts::default();
-    let release = fs
-        .read_text("/etc/os-release")
-        .or_else(|_| fs.read_text("/usr/lib/os-release"));
+    // The fallback is read only when /etc/os-release is absent, so a broken file is reported as such.
+    let release = match fs.read_text("/etc/os-release") {
+        Err(e) if e.0.ends_with("absent") => fs.read_text("/usr/lib/os-release"),
+        other => other,
+    };
     match release {
         Ok(text) => {
             let env = parse_env_file(&text);
@@ -381,7 +383,7 @@ mod tests {
     #[test]
     fn rpm_headers_yield_name_and_version() {
         // Index of three STRING entries, then the data store.
-        let data = b"openssl\0003.0.7\00027.el9\0";
+        let data = b"openssl\x003.0.7\x0027.el9\x00";
         let mut blob = Vec::new();
         blob.extend(3_u32.to_be_bytes());
         blob.extend((data.len() as u32).to_be_bytes());

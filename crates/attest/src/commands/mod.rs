@@ -1,10 +1,14 @@
 //! One module per subcommand; each returns an exit status.
 
+mod assess;
 mod catalog;
+mod checks;
+mod collect;
 mod controls;
 mod evidence;
 mod init;
 mod report;
+mod scan;
 mod status;
 mod validate;
 
@@ -23,6 +27,10 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Controls(command) => controls::run(global, &command),
         Command::Evidence(command) => evidence::run(global, &command),
         Command::Status(args) => status::run(global, &args),
+        Command::Collect(command) => collect::run(&command),
+        Command::Checks(command) => checks::run(global, &command),
+        Command::Scan(args) => scan::run(global, &args),
+        Command::Assess(args) => assess::run(global, &args),
         Command::Report(command) => report::run(global, &command),
         Command::Completions(args) => completions(&args),
     }

@@ -21,6 +21,12 @@ pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit
         }))?;
         return Ok(ExitStatus::Success);
     }
+    print_status(&report)?;
+    Ok(ExitStatus::Success)
+}
+
+/// Prints the terminal summary of a readiness report.
+pub(crate) fn print_status(report: &attest_report::ReadinessReport) -> anyhow::Result<()> {
     let mut out = String::new();
     let who = if report.organisation.is_empty() {
         "Built-in library".to_owned()
@@ -92,6 +98,5 @@ pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit
             "\n  Full list: attest report readiness --output readiness.html"
         );
     }
-    printer::print_text(&out)?;
-    Ok(ExitStatus::Success)
+    printer::print_text(&out)
 }

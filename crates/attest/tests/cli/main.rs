@@ -12,6 +12,7 @@
 mod catalog;
 mod evidence;
 mod report;
+mod scan;
 mod workspace;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,197 @@
+//! `attest scan`: collect, evaluate, record, print by control.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use attest_model::{RunRecord, Severity, Status};
+use attest_report::results::{ScanReport, scan_report, to_junit, to_sarif};
+use attest_store::{RunOutcome, Store as _};
+use attest_workspace::Workspace;
+use jiff::Timestamp;
+
+use crate::args::{FailOn, GlobalArgs, ScanArgs, ScanFormat};
+use crate::commands::checks::mapping;
+use crate::commands::collect::host_root;
+use crate::context::{load_with_engine, open_store};
+use crate::exit::{ExitStatus, Failure};
+use crate::printer;
+
+/// A finished scan: the report, what recording it did, and how long each phase took.
+pub(crate) struct Scan {
+    pub(crate) report: ScanReport,
+    pub(crate) outcome: RunOutcome,
+    pub(crate) collect_ms: f64,
+    pub(crate) evaluate_ms: f64,
+}
+
+/// Collects host facts under `root`, evaluates the host checks and records the run.
+pub(crate) fn scan_host(
+    global: &GlobalArgs,
+    workspace: &Workspace,
+    engine: &attest_engine::CheckEngine,
+    root: &std::path::Path,
+) -> anyhow::Result<Scan> {
+    let fs = host_root(root)?;
+    let started = Instant::now();
+    let observed_at = Timestamp::now();
+    let facts = attest_collect::host::collect(&fs, observed_at);
+    let collect_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let facts_json = serde_json::to_value(&facts).context("cannot serialise the host facts")?;
+    let started = Instant::now();
+    let host_checks: BTreeSet<String> = engine
+        .checks()
+        .iter()
+        .filter(|c| c.source == "host")
+        .map(|c| c.id.clone())
+        .collect();
+    let results = engine.evaluate_only(&facts_json, Some(&host_checks));
+    let evaluate_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let store = open_store(global, workspace)?;
+    let outcome = store
+        .record_run(
+            &RunRecord {
+                source: "host".into(),
+                target: facts.hostname.clone(),
+                observed_at,
+            },
+            &results,
+        )
+        .context("cannot record the results")?;
+    let mapping: BTreeMap<String, (Vec<String>, Vec<String>)> = host_checks
+        .iter()
+        .map(|id| (id.clone(), mapping(workspace, id)))
+        .collect();
+    let report = scan_report(
+        "host",
+        &facts.hostname,
+        &fs.root().display().to_string(),
+        observed_at,
+        host_checks.len(),
+        &results,
+        &mapping,
+    );
+    Ok(Scan {
+        report,
+        outcome,
+        collect_ms,
+        evaluate_ms,
+    })
+}
+
+fn threshold(fail_on: FailOn) -> Option<Severity> {
+    match fail_on {
+        FailOn::None => None,
+        FailOn::Info => Some(Severity::Info),
+        FailOn::Low => Some(Severity::Low),
+        FailOn::Medium => Some(Severity::Medium),
+        FailOn::High => Some(Severity::High),
+        FailOn::Critical => Some(Severity::Critical),
+    }
+}
+
+/// One summary line of a scan.
+pub(crate) fn summary_line(scan: &Scan) -> String {
+    let r = &scan.report;
+    format!(
+        "Scanned {} ({}) in {:.1} ms ({:.1} ms collecting, {:.1} ms evaluating): {} checks, {} results — {} pass, {} fail, {} error, {} not applicable",
+        r.target,
+        r.root,
+        scan.collect_ms + scan.evaluate_ms,
+        scan.collect_ms,
+        scan.evaluate_ms,
+        r.checks,
+        r.results.len(),
+        r.summary.pass,
+        r.summary.fail,
+        r.summary.error,
+        r.summary.not_applicable
+    )
+}
+
+fn table(scan: &Scan, workspace: &Workspace, all: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", summary_line(scan));
+    let _ = writeln!(
+        out,
+        "Recorded as run {}: {} result(s) changed since the last run, {} unchanged.\n",
+        scan.outcome.run_id, scan.outcome.opened, scan.outcome.extended
+    );
+    let mut by_control: BTreeMap<String, Vec<&attest_report::results::ScanResult>> =
+        BTreeMap::new();
+    for result in &scan.report.results {
+        if !all && matches!(result.status, Status::Pass | Status::NotApplicable) {
+            continue;
+        }
+        if result.controls.is_empty() {
+            by_control.entry(String::new()).or_default().push(result);
+        }
+        for control in &result.controls {
+            by_control.entry(control.clone()).or_default().push(result);
+        }
+    }
+    for (control, mut results) in by_control {
+        results.sort_by(|a, b| {
+            b.status
+                .cmp(&a.status)
+                .then(b.severity.cmp(&a.severity))
+                .then(a.check.cmp(&b.check))
+        });
+        let heading = match workspace.control(&control) {
+            Some(c) => format!("{} {} [{}]", c.id, c.title, c.criteria.join(" ")),
+            None => "Not mapped to a control".to_owned(),
+        };
+        let _ = writeln!(out, "{heading}");
+        for r in results {
+            let mark = match r.status {
+                Status::Pass => "pass ",
+                Status::Fail => "FAIL ",
+                Status::Error => "ERROR",
+                Status::NotApplicable => "n/a  ",
+            };
+            let _ = writeln!(
+                out,
+                "  {mark} {:<8} {:<44} {:<24} {}",
+                r.severity.as_str(),
+                r.check,
+                r.resource,
+                r.message
+            );
+        }
+        out.push('\n');
+    }
+    if scan.report.summary.fail + scan.report.summary.error == 0 && !all {
+        out.push_str("Every check passed or does not apply. Show them with --all.\n");
+    }
+    out
+}
+
+pub(crate) fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<ExitStatus> {
+    let (workspace, engine) = load_with_engine(global, true)?;
+    let Some((engine, _)) = engine else {
+        return Err(Failure::input("the checks did not compile"));
+    };
+    let scan = scan_host(global, &workspace, &engine, &args.root)?;
+    match args.format {
+        ScanFormat::Table => printer::print_text(&table(&scan, &workspace, args.all))?,
+        ScanFormat::Json => printer::print_json(&scan.report)?,
+        ScanFormat::Sarif => printer::print_json(&to_sarif(&scan.report, engine.checks()))?,
+        ScanFormat::Junit => printer::print_text(&to_junit(&scan.report))?,
+    }
+    if let Some(min) = threshold(args.fail_on) {
+        let failing = scan
+            .report
+            .results
+            .iter()
+            .filter(|r| r.status == Status::Fail && r.severity >= min)
+            .count();
+        if failing > 0 {
+            printer::note(&format!(
+                "{failing} failing result(s) at or above {min} severity (--fail-on {min})"
+            ));
+            return Ok(ExitStatus::Findings);
+        }
+    }
+    Ok(ExitStatus::Success)
+}

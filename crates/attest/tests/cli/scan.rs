@@ -1,0 +1,383 @@
+//! `collect host`, `scan`, `assess` and `checks` over fixture roots: real files in, verdicts out.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::Path;
+
+use crate::{Sandbox, stderr};
+
+/// Copies `tests/fixtures/host/<name>/root` into the sandbox (git keeps no modes or owners)
+/// and gives its sensitive files the modes a real system has.
+fn fixture_root(sandbox: &Sandbox, name: &str, modes: &[(&str, u32)]) -> std::path::PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/host")
+        .join(name)
+        .join("root");
+    let target = sandbox.path().join(name);
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(&source)
+        .arg(&target)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for (path, mode) in modes {
+        let path = target.join(path.trim_start_matches('/'));
+        fs_err::set_permissions(&path, std::fs::Permissions::from_mode(*mode)).unwrap();
+    }
+    target
+}
+
+fn is_root() -> bool {
+    let out = std::process::Command::new("id").arg("-u").output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim() == "0"
+}
+
+const STRICT: &[(&str, u32)] = &[
+    ("/etc/shadow", 0o640),
+    ("/etc/gshadow", 0o640),
+    ("/etc/shadow-", 0o600),
+    ("/etc/gshadow-", 0o600),
+    ("/etc/passwd", 0o644),
+    ("/etc/group", 0o644),
+    ("/etc/passwd-", 0o600),
+    ("/etc/group-", 0o644),
+    ("/etc/ssh/sshd_config", 0o600),
+    ("/etc/ssh/ssh_host_ed25519_key", 0o600),
+    ("/etc/sudoers", 0o440),
+    ("/etc/crontab", 0o600),
+    ("/etc/cron.d", 0o700),
+    ("/etc/cron.hourly", 0o700),
+    ("/etc/cron.daily", 0o700),
+    ("/etc/cron.weekly", 0o700),
+    ("/etc/cron.monthly", 0o700),
+];
+
+/// Check id → statuses of its results, from `scan --format json`.
+fn statuses(report: &serde_json::Value) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in report["results"].as_array().unwrap() {
+        out.entry(r["check"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(r["status"].as_str().unwrap().to_owned());
+    }
+    out
+}
+
+fn status(statuses: &BTreeMap<String, Vec<String>>, check: &str) -> String {
+    let all = &statuses[check];
+    let mut unique = all.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 1, "{check}: mixed statuses {all:?}");
+    unique.remove(0)
+}
+
+#[test]
+fn a_hardened_root_passes_and_only_live_facts_stay_unknown() {
+    let sandbox = Sandbox::with_workspace();
+    let root = fixture_root(&sandbox, "hardened", STRICT);
+    if is_root() {
+        // The fixture's own /etc/group names gid 42 `shadow`.
+        for f in ["etc/shadow", "etc/gshadow"] {
+            std::os::unix::fs::chown(root.join(f), Some(0), Some(42)).unwrap();
+        }
+    }
+    let report = sandbox.json(&["scan", "--root", root.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(report["target"], "web-1");
+    let s = statuses(&report);
+    let failing: Vec<(&String, &Vec<String>)> = s
+        .iter()
+        .filter(|(_, v)| v.iter().any(|x| x == "fail"))
+        .collect();
+    let expected_failing: Vec<&str> = if is_root() {
+        vec![]
+    } else {
+        vec!["host.files"]
+    };
+    assert!(
+        failing
+            .iter()
+            .all(|(check, _)| expected_failing.iter().any(|p| check.starts_with(p))),
+        "unexpected failures: {failing:?}"
+    );
+    // What only a running system can tell is unknown on a mounted root, never a pass.
+    for check in [
+        "host.logging.auditd_running",
+        "host.system.time_sync_running",
+        "host.network.no_insecure_services_listening",
+    ] {
+        assert_eq!(status(&s, check), "error", "{check}");
+    }
+    for check in [
+        "host.ssh.root_login_disabled",
+        "host.ssh.password_authentication_disabled",
+        "host.kernel.aslr",
+        "host.auth.failed_logins_lock_account",
+        "host.network.firewall_default_deny",
+        "host.network.root_filesystem_encrypted",
+        "host.system.endpoint_protection",
+        "host.logging.audit_rules_watch_identity",
+    ] {
+        assert_eq!(status(&s, check), "pass", "{check}");
+    }
+    let ssh = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["check"] == "host.ssh.root_login_disabled")
+        .unwrap();
+    assert_eq!(
+        ssh["message"], "PermitRootLogin is no",
+        "the drop-in read first wins over the main file"
+    );
+}
+
+#[test]
+fn a_weak_root_fails_where_it_is_weak() {
+    let sandbox = Sandbox::with_workspace();
+    let root = fixture_root(
+        &sandbox,
+        "weak",
+        &[("/etc/shadow", 0o644), ("/etc/passwd", 0o666)],
+    );
+    let output = sandbox
+        .attest(&[
+            "scan",
+            "--root",
+            root.to_str().unwrap(),
+            "--format",
+            "json",
+            "--fail-on",
+            "high",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains("at or above high severity"));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let s = statuses(&report);
+    for check in [
+        "host.ssh.root_login_disabled",
+        "host.ssh.password_authentication_disabled",
+        "host.ssh.empty_passwords_refused",
+        "host.ssh.strong_ciphers",
+        "host.ssh.strong_macs",
+        "host.ssh.config_valid",
+        "host.ssh.match_blocks_safe",
+        "host.accounts.only_root_has_uid0",
+        "host.accounts.no_empty_passwords",
+        "host.accounts.strong_password_hashing",
+        "host.accounts.system_accounts_cannot_log_in",
+        "host.accounts.sudo_requires_password",
+        "host.accounts.default_umask",
+        "host.auth.no_nullok",
+        "host.auth.password_quality_enforced",
+        "host.kernel.aslr",
+        "host.kernel.ip_forwarding_disabled",
+        "host.files.shadow_protected",
+        "host.files.account_files_protected",
+        "host.network.firewall_installed",
+        "host.network.root_filesystem_encrypted",
+        "host.system.os_supported",
+        "host.system.no_legacy_services",
+        "host.system.automatic_updates",
+        "host.system.login_banner",
+    ] {
+        assert!(
+            s[check].iter().any(|x| x == "fail"),
+            "{check}: {:?}",
+            s[check]
+        );
+    }
+    // A key set nowhere is unknown off a live root: never guessed.
+    assert_eq!(status(&s, "host.kernel.dmesg_restricted"), "error");
+    let cipher = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["check"] == "host.ssh.strong_ciphers")
+        .unwrap();
+    assert_eq!(
+        cipher["message"],
+        "weak ciphers are offered: aes128-cbc, arcfour"
+    );
+}
+
+#[test]
+fn facts_never_carry_password_hashes_or_key_material() {
+    let sandbox = Sandbox::new();
+    for name in ["hardened", "weak"] {
+        let root = fixture_root(&sandbox, name, &[]);
+        let output = sandbox
+            .attest(&["collect", "host", "--root", root.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+        let text = String::from_utf8(output.stdout).unwrap();
+        let facts: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(facts["schema"], "attest.facts.host/v1");
+        for secret in [
+            "FIXTUREhash",
+            "FIXTUREsalt",
+            "FIXTUREweak",
+            "$6$",
+            "$y$",
+            "$1$",
+            "not a key, a fixture",
+        ] {
+            assert!(!text.contains(secret), "{name}: facts contain {secret}");
+        }
+        // Facts about the secrets are there instead.
+        let root_user = facts["accounts"]["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["name"] == "root")
+            .unwrap();
+        assert_eq!(root_user["password"], "set");
+        assert!(root_user["algorithm"].is_string());
+    }
+}
+
+#[test]
+fn scans_are_recorded_as_state_intervals_and_feed_readiness() {
+    let sandbox = Sandbox::with_workspace();
+    let root = fixture_root(&sandbox, "weak", &[]);
+    let root = root.to_str().unwrap();
+    let first = sandbox.attest(&["scan", "--root", root]).output().unwrap();
+    assert!(first.status.success());
+    let text = String::from_utf8(first.stdout).unwrap();
+    assert!(text.contains("Recorded as run 1"), "{text}");
+    let second = sandbox.attest(&["scan", "--root", root]).output().unwrap();
+    let text = String::from_utf8(second.stdout).unwrap();
+    assert!(
+        text.contains("Recorded as run 2: 0 result(s) changed"),
+        "{text}"
+    );
+    // Readiness now sees failing controls.
+    let report = sandbox.json(&["report", "readiness", "--format", "json"]);
+    assert!(
+        report["summary"]["controls"]["failing"].as_u64().unwrap() > 0,
+        "{}",
+        report["summary"]
+    );
+}
+
+#[test]
+fn scan_formats_sarif_and_junit() {
+    let sandbox = Sandbox::new();
+    let root = fixture_root(&sandbox, "weak", &[]);
+    let sarif = sandbox.json(&[
+        "scan",
+        "--root",
+        root.to_str().unwrap(),
+        "--format",
+        "sarif",
+    ]);
+    assert_eq!(sarif["version"], "2.1.0");
+    let rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
+    assert!(rules.len() >= 60);
+    assert!(
+        sarif["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["kind"] == "fail" && r["level"] == "error")
+    );
+    let junit = sandbox
+        .attest(&[
+            "scan",
+            "--root",
+            root.to_str().unwrap(),
+            "--format",
+            "junit",
+        ])
+        .output()
+        .unwrap();
+    let xml = String::from_utf8(junit.stdout).unwrap();
+    assert!(xml.starts_with("<?xml"));
+    assert!(xml.contains("<testsuite name=\"host.ssh\""));
+    assert!(xml.contains("<failure message="));
+}
+
+#[test]
+fn a_bad_root_is_an_input_error() {
+    let sandbox = Sandbox::new();
+    let output = sandbox
+        .attest(&["scan", "--root", "no/such/dir"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("--root no/such/dir: not a folder"));
+}
+
+#[test]
+fn checks_list_show_and_test() {
+    let sandbox = Sandbox::new();
+    let list = sandbox.json(&["checks", "list", "--source", "host", "--format", "json"]);
+    assert!(list.as_array().unwrap().len() >= 60);
+    let show = sandbox.json(&[
+        "checks",
+        "show",
+        "host.ssh.root_login_disabled",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(show["severity"], "high");
+    assert!(
+        show["remediation"]
+            .as_str()
+            .unwrap()
+            .contains("PermitRootLogin no")
+    );
+    let output = sandbox.attest(&["checks", "test"]).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains(", 0 failed"));
+    let unknown = sandbox
+        .attest(&["checks", "show", "host.nope"])
+        .output()
+        .unwrap();
+    assert_eq!(unknown.status.code(), Some(2));
+}
+
+#[test]
+fn a_workspace_check_with_a_failing_test_makes_checks_test_fail() {
+    let sandbox = Sandbox::with_workspace();
+    sandbox.write(
+        "checks/host/custom/checks.toml",
+        "[[check]]\nid = \"host.custom.motd_present\"\ntitle = \"A message of the day is set\"\nseverity = \"low\"\nrationale = \"r\"\nremediation = \"write /etc/motd\"\n",
+    );
+    sandbox.write(
+        "checks/host/custom/checks.rego",
+        "package attest.host.custom\nimport rego.v1\nimport data.attest.lib\nmotd_present contains lib.verdict(input.hardening.banners[\"/etc/motd\"].has_text, \"/etc/motd\", \"set\", \"empty\")\n",
+    );
+    sandbox.write(
+        "checks/host/custom/tests.yaml",
+        "- name: wrong on purpose\n  facts: {hardening: {banners: {/etc/motd: {has_text: true}}}}\n  expect:\n    host.custom.motd_present: fail\n",
+    );
+    let output = sandbox.attest(&["checks", "test"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("FAIL checks/host/custom/tests.yaml — wrong on purpose"),
+        "{text}"
+    );
+    assert!(
+        text.contains("host.custom.motd_present: expected fail, got pass"),
+        "{text}"
+    );
+    let list = sandbox.json(&["checks", "list", "--format", "json"]);
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == "host.custom.motd_present")
+    );
+}
