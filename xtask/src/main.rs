@@ -30,6 +30,15 @@ fn generated() -> Vec<(PathBuf, String)> {
         "evidence.schema.json",
         schemars::schema_for!(attest_model::EvidenceRecord).to_value(),
     ));
+    schemas.push(("scan.schema.json", attest_report::results::scan_schema()));
+    schemas.push((
+        "check.schema.json",
+        schemars::schema_for!(attest_model::CheckMeta).to_value(),
+    ));
+    schemas.push((
+        "facts/host.v1.json",
+        schemars::schema_for!(attest_collect::host::HostFacts).to_value(),
+    ));
     schemas
         .into_iter()
         .map(|(name, schema)| {

@@ -54,18 +54,15 @@ pub fn load_with_checks(root: Option<&Path>) -> (Workspace, CheckSources, Vec<Di
         rego: builtin.rego.clone(),
         tests: builtin.check_tests.clone(),
     };
-    match root {
-        Some(root) => {
-            let (user, mut diagnostics) = LayerFiles::read_dir(root);
-            let (workspace, more) = attest_workspace::load(&builtin, Some((root, &user)));
-            diagnostics.extend(more);
-            sources.rego.extend(user.rego.iter().cloned());
-            sources.tests.extend(user.check_tests.iter().cloned());
-            (workspace, sources, diagnostics)
-        }
-        None => {
-            let (workspace, diagnostics) = attest_workspace::load(&builtin, None);
-            (workspace, sources, diagnostics)
-        }
+    if let Some(root) = root {
+        let (user, mut diagnostics) = LayerFiles::read_dir(root);
+        let (workspace, more) = attest_workspace::load(&builtin, Some((root, &user)));
+        diagnostics.extend(more);
+        sources.rego.extend(user.rego.iter().cloned());
+        sources.tests.extend(user.check_tests.iter().cloned());
+        (workspace, sources, diagnostics)
+    } else {
+        let (workspace, diagnostics) = attest_workspace::load(&builtin, None);
+        (workspace, sources, diagnostics)
     }
 }

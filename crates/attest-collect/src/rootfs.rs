@@ -4,6 +4,11 @@
 //! are resolved inside the root, so an absolute link in a mounted image never escapes to the
 //! scanning host. Every read that fails says why, as an [`Unknown`] reason.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "errors become Unknown reasons naming the path inside the root, not the scanning host's path"
+)]
+
 use std::io::Read as _;
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::{Component, Path, PathBuf};
@@ -207,7 +212,7 @@ impl RootFs {
     /// Paths matching a glob pattern (`*`, `?`, `[...]` in any component), sorted as glob(3)
     /// sorts them.
     pub fn glob(&self, pattern: &str) -> Vec<String> {
-        let mut matches = vec![String::new()];
+        let mut candidates = vec![String::new()];
         for part in components(pattern) {
             let mut next = Vec::new();
             if part.contains(['*', '?', '[']) {
@@ -218,7 +223,7 @@ impl RootFs {
                     return Vec::new();
                 };
                 let matcher = glob.compile_matcher();
-                for dir in &matches {
+                for dir in &candidates {
                     let dir_path = if dir.is_empty() {
                         "/".to_owned()
                     } else {
@@ -235,11 +240,14 @@ impl RootFs {
                     }
                 }
             } else {
-                next = matches.iter().map(|dir| format!("{dir}/{part}")).collect();
+                next = candidates
+                    .iter()
+                    .map(|dir| format!("{dir}/{part}"))
+                    .collect();
             }
-            matches = next;
+            candidates = next;
         }
-        let mut found: Vec<String> = matches
+        let mut found: Vec<String> = candidates
             .into_iter()
             .filter(|m| !m.is_empty() && self.entry_exists(m))
             .collect();

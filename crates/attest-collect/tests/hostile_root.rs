@@ -7,6 +7,10 @@
     clippy::panic,
     reason = "tests fail by panicking"
 )]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the test builds a hostile root with plain std::fs"
+)]
 
 use std::path::Path;
 

@@ -117,6 +117,7 @@ fn workspace() -> Workspace {
                 &[],
             ),
         ],
+        checks: vec![],
         excluded: vec![Exclusion {
             id: "PHY-01".into(),
             reason: "carved out".into(),

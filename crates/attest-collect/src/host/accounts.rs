@@ -366,7 +366,7 @@ fn sudoers(fs: &RootFs, facts: &mut AccountFacts, g: &mut Gather) {
             let commands = rule.rsplit(':').next().unwrap_or(rule);
             let all_commands = commands
                 .split(',')
-                .any(|c| c.trim().split_whitespace().last() == Some("ALL"));
+                .any(|c| c.split_whitespace().last() == Some("ALL"));
             facts.sudo_rules.push(SudoRule {
                 file: file.clone(),
                 line: line_no,
@@ -493,10 +493,10 @@ pub(crate) fn auth_policy(fs: &RootFs, g: &mut Gather) -> AuthPolicyFacts {
             }
         }
         for module in ["pam_unix", "pam_pwhistory"] {
-            if let Some(args) = pam_args(line, module) {
-                if let Some(n) = args.get("remember").and_then(|v| v.parse().ok()) {
-                    facts.password_history = Some(n);
-                }
+            if let Some(n) = pam_args(line, module)
+                .and_then(|args| args.get("remember").and_then(|v| v.parse().ok()))
+            {
+                facts.password_history = Some(n);
             }
         }
     }
@@ -522,18 +522,18 @@ pub(crate) fn auth_policy(fs: &RootFs, g: &mut Gather) -> AuthPolicyFacts {
             facts.unix_nullok = true;
         }
     }
-    if facts.quality_module.as_deref() == Some("pam_pwquality") {
-        if let Ok(text) = fs.read_text("/etc/security/pwquality.conf") {
-            for (k, v) in key_values(&text, '=') {
-                facts.quality.entry(k).or_insert(v);
-            }
+    if facts.quality_module.as_deref() == Some("pam_pwquality")
+        && let Ok(text) = fs.read_text("/etc/security/pwquality.conf")
+    {
+        for (k, v) in key_values(&text, '=') {
+            facts.quality.entry(k).or_insert(v);
         }
     }
-    if facts.lockout_module.as_deref() == Some("pam_faillock") {
-        if let Ok(text) = fs.read_text("/etc/security/faillock.conf") {
-            for (k, v) in key_values(&text, '=') {
-                facts.lockout.entry(k).or_insert(v);
-            }
+    if facts.lockout_module.as_deref() == Some("pam_faillock")
+        && let Ok(text) = fs.read_text("/etc/security/faillock.conf")
+    {
+        for (k, v) in key_values(&text, '=') {
+            facts.lockout.entry(k).or_insert(v);
         }
     }
     match fs.read_text("/etc/login.defs") {

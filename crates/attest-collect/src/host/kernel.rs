@@ -101,7 +101,7 @@ pub fn apply_sysctl(
 pub(crate) fn kernel(fs: &RootFs, g: &mut Gather) -> KernelFacts {
     let mut facts = KernelFacts::default();
     if fs.is_live() {
-        facts.source = "live".to_owned();
+        facts.source.push_str("live");
         for key in SYSCTL_KEYS {
             let path = format!("/proc/sys/{}", key.replace('.', "/"));
             match fs.read_text(&path) {
@@ -116,7 +116,7 @@ pub(crate) fn kernel(fs: &RootFs, g: &mut Gather) -> KernelFacts {
         }
         return facts;
     }
-    facts.source = "config".to_owned();
+    facts.source.push_str("config");
     let mut values = BTreeMap::new();
     let mut set_by = BTreeMap::new();
     for file in sysctl_files(fs) {
@@ -178,10 +178,8 @@ pub(crate) fn hardening(fs: &RootFs, os_id: Option<&str>) -> HardeningFacts {
                 .unwrap_or_default()
                 .split_whitespace()
                 .collect();
-            if let [domain, "hard", "core", "0"] = words.as_slice() {
-                if *domain == "*" {
-                    facts.core_hard_limit_zero = true;
-                }
+            if let ["*", "hard", "core", "0"] = words.as_slice() {
+                facts.core_hard_limit_zero = true;
             }
         }
     }

@@ -105,6 +105,17 @@ pub struct HostFacts {
     pub unknown: BTreeMap<String, String>,
 }
 
+/// Config files read through the root.
+struct Source<'a>(&'a RootFs);
+impl sshd::ConfigSource for Source<'_> {
+    fn read(&self, path: &str) -> Result<String, String> {
+        self.0.read_text(path).map_err(|e| e.0)
+    }
+    fn glob(&self, pattern: &str) -> Vec<String> {
+        self.0.glob(pattern)
+    }
+}
+
 fn ssh(fs: &RootFs, packages: &system::PackageFacts, g: &mut Gather) -> SshFacts {
     let main = "/etc/ssh/sshd_config";
     let binary = ["/usr/sbin/sshd", "/usr/bin/sshd", "/sbin/sshd"]
@@ -118,15 +129,6 @@ fn ssh(fs: &RootFs, packages: &system::PackageFacts, g: &mut Gather) -> SshFacts
     if !installed {
         g.unknown("ssh.effective", "no SSH server is installed");
         return facts;
-    }
-    struct Source<'a>(&'a RootFs);
-    impl sshd::ConfigSource for Source<'_> {
-        fn read(&self, path: &str) -> Result<String, String> {
-            self.0.read_text(path).map_err(|e| e.0)
-        }
-        fn glob(&self, pattern: &str) -> Vec<String> {
-            self.0.glob(pattern)
-        }
     }
     let parsed = sshd::parse(&Source(fs), main);
     facts.explicit = parsed.explicit;
@@ -145,34 +147,35 @@ fn ssh(fs: &RootFs, packages: &system::PackageFacts, g: &mut Gather) -> SshFacts
     }
     // On the running system, `sshd -T` is the authority: it applies the compiled-in
     // defaults of the installed version.
-    if fs.is_live() {
-        if let Some(binary) = binary {
-            match std::process::Command::new(binary)
-                .arg("-T")
-                .stderr(std::process::Stdio::null())
-                .output()
-            {
-                Ok(out) if out.status.success() => {
-                    facts.source = Some("sshd -T".to_owned());
-                    facts.effective = Some(sshd::parse_dump(&String::from_utf8_lossy(&out.stdout)));
-                    return facts;
-                }
-                Ok(out) => g.unknown(
-                    "ssh.sshd_t",
-                    format!(
-                        "`{binary} -T` failed with {}; the configuration files were parsed instead",
-                        out.status
-                    ),
-                ),
-                Err(e) => g.unknown(
-                    "ssh.sshd_t",
-                    format!(
-                        "cannot run `{binary} -T`: {e}; the configuration files were parsed instead"
-                    ),
-                ),
+    if fs.is_live()
+        && let Some(binary) = binary
+    {
+        match std::process::Command::new(binary)
+            .arg("-T")
+            .stderr(std::process::Stdio::null())
+            .output()
+        {
+            Ok(out) if out.status.success() => {
+                facts.source = Some("sshd -T".to_owned());
+                facts.effective = Some(sshd::parse_dump(&String::from_utf8_lossy(&out.stdout)));
+                return facts;
             }
+            Ok(out) => g.unknown(
+                "ssh.sshd_t",
+                format!(
+                    "`{binary} -T` failed with {}; the configuration files were parsed instead",
+                    out.status
+                ),
+            ),
+            Err(e) => g.unknown(
+                "ssh.sshd_t",
+                format!(
+                    "cannot run `{binary} -T`: {e}; the configuration files were parsed instead"
+                ),
+            ),
         }
     }
+
     facts.source = Some("config".to_owned());
     facts.effective = Some(parsed.effective);
     facts

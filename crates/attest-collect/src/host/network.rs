@@ -56,10 +56,11 @@ fn nft_policy(text: &str) -> (Option<String>, usize) {
         if line.starts_with("chain ") {
             in_input = line.contains("input") || line.contains("INPUT");
         }
-        if in_input && line.contains("hook input") {
-            if let Some(p) = line.split("policy").nth(1) {
-                policy = Some(p.trim().trim_end_matches(';').trim().to_lowercase());
-            }
+        if in_input
+            && line.contains("hook input")
+            && let Some(p) = line.split("policy").nth(1)
+        {
+            policy = Some(p.trim().trim_end_matches(';').trim().to_lowercase());
         }
         if in_input && line.starts_with("policy ") {
             policy = Some(
@@ -185,7 +186,7 @@ pub(crate) fn network(
             match fs.read_text(file) {
                 Ok(text) => sockets.extend(parse_proc_net(&text, protocol)),
                 Err(e) if file.ends_with('6') => {
-                    g.unknown(&format!("network.listening.{protocol}"), e.0)
+                    g.unknown(&format!("network.listening.{protocol}"), e.0);
                 }
                 Err(e) => g.unknown("network.listening", e.0),
             }

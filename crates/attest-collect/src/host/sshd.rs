@@ -233,11 +233,10 @@ const OTHER_KEYWORDS: &[&str] = &[
 /// Old names sshd still accepts, mapped to the current keyword.
 fn canonical(keyword: &str) -> &str {
     match keyword {
-        "challengeresponseauthentication" => "kbdinteractiveauthentication",
+        "challengeresponseauthentication" | "skeyauthentication" => "kbdinteractiveauthentication",
         "pubkeyacceptedkeytypes" => "pubkeyacceptedalgorithms",
         "hostbasedacceptedkeytypes" => "hostbasedacceptedalgorithms",
         "dsaauthentication" => "pubkeyauthentication",
-        "skeyauthentication" => "kbdinteractiveauthentication",
         "permitlocalcommand" => "permitlocalcommand",
         other => other,
     }
@@ -427,13 +426,11 @@ impl Parser<'_> {
 
     fn set_global(&mut self, keyword: &str, value: String, file: &str, line: usize) {
         let values = self.global.entry(keyword.to_owned()).or_default();
-        if ACCUMULATING.contains(&keyword) {
-            values.push(value.clone());
-        } else if values.is_empty() {
-            values.push(value.clone());
-        } else {
+        // First value wins, except for keywords whose values accumulate.
+        if !values.is_empty() && !ACCUMULATING.contains(&keyword) {
             return;
         }
+        values.push(value.clone());
         self.config
             .explicit
             .entry(keyword.to_owned())
@@ -798,7 +795,7 @@ mod tests {
         /// For generated lines of known keywords, the first global occurrence wins.
         #[test]
         fn first_occurrence_wins(values in proptest::collection::vec(("(PermitRootLogin|MaxAuthTries|X11Forwarding)", "[a-z0-9]{1,8}", "( |=| = )"), 1..12)) {
-            let text: String = values.iter().map(|(k, v, sep)| format!("{k}{sep}{v}\n")).collect();
+            let text = values.iter().fold(String::new(), |acc, (k, v, sep)| acc + k + sep + v + "\n");
             let config = effective(&[("/etc/ssh/sshd_config", &text)]);
             for keyword in ["PermitRootLogin", "MaxAuthTries", "X11Forwarding"] {
                 if let Some((_, first, _)) = values.iter().find(|(k, _, _)| k == keyword) {

@@ -386,7 +386,7 @@ mod tests {
         let data = b"openssl\x003.0.7\x0027.el9\x00";
         let mut blob = Vec::new();
         blob.extend(3_u32.to_be_bytes());
-        blob.extend((data.len() as u32).to_be_bytes());
+        blob.extend(u32::try_from(data.len()).unwrap().to_be_bytes());
         for (tag, offset) in [(1000_u32, 0_u32), (1001, 8), (1002, 14)] {
             blob.extend(tag.to_be_bytes());
             blob.extend(6_u32.to_be_bytes());

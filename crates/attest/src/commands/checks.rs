@@ -1,6 +1,7 @@
 //! `attest checks list|show|test`.
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 
 use attest_model::CheckMeta;
 use attest_workspace::Workspace;
@@ -78,7 +79,7 @@ pub(crate) fn run(global: &GlobalArgs, command: &ChecksCommand) -> anyhow::Resul
                 ("severity", meta.severity.to_string()),
                 ("rationale", meta.rationale.clone()),
                 ("remediation", meta.remediation.clone()),
-                ("references", meta.references.join("\n")),
+                ("references", meta.references.join("")),
                 ("controls", r.controls.join(" ")),
                 ("criteria", r.criteria.join(" ")),
                 ("rule", meta.rule_path()),
@@ -98,9 +99,9 @@ pub(crate) fn run(global: &GlobalArgs, command: &ChecksCommand) -> anyhow::Resul
                 if case.failures.is_empty() {
                     continue;
                 }
-                out.push_str(&format!("FAIL {} — {}\n", case.file.display(), case.name));
+                let _ = writeln!(out, "FAIL {} — {}", case.file.display(), case.name);
                 for failure in &case.failures {
-                    out.push_str(&format!("     {failure}\n"));
+                    let _ = writeln!(out, "     {failure}");
                 }
             }
             let uncovered: Vec<&String> = report
@@ -110,18 +111,20 @@ pub(crate) fn run(global: &GlobalArgs, command: &ChecksCommand) -> anyhow::Resul
                 .map(|(id, _)| id)
                 .collect();
             for id in &uncovered {
-                out.push_str(&format!(
-                    "MISSING {id}: needs a test case expecting pass and one expecting fail\n"
-                ));
+                let _ = writeln!(
+                    out,
+                    "MISSING {id}: needs a test case expecting pass and one expecting fail"
+                );
             }
             let failed = report.failed();
-            out.push_str(&format!(
-                "{} passed, {} failed ({} checks, {} without both a passing and a failing case)\n",
+            let _ = writeln!(
+                out,
+                "{} passed, {} failed ({} checks, {} without both a passing and a failing case)",
                 report.cases.len() - failed,
                 failed,
                 report.coverage.len(),
                 uncovered.len()
-            ));
+            );
             printer::print_text(&out)?;
             if failed > 0 || !uncovered.is_empty() || !report.diagnostics.is_empty() {
                 return Ok(ExitStatus::Findings);
