@@ -21,6 +21,12 @@ fn builtin_checks_pass_their_tests_and_each_has_a_pass_and_a_fail_case() {
         attest_diagnostics::render_human(&diagnostics, false)
     );
     assert_eq!(engine.checks().len(), workspace.checks.len());
+    let missing = engine.missing_rules();
+    assert!(
+        missing.is_empty(),
+        "{}",
+        attest_diagnostics::render_human(&missing, false)
+    );
     let report = attest_engine::run_tests(&engine, &layer.check_tests);
     assert!(
         report.diagnostics.is_empty(),

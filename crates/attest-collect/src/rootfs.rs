@@ -182,11 +182,26 @@ impl RootFs {
                 meta.len()
             )));
         }
-        let file = std::fs::File::open(&path).map_err(|e| io_unknown(inner, &e))?;
+        let mut file = std::fs::File::open(&path).map_err(|e| io_unknown(inner, &e))?;
         let mut bytes = Vec::new();
-        file.take(MAX_FILE_BYTES.saturating_add(1))
-            .read_to_end(&mut bytes)
-            .map_err(|e| io_unknown(inner, &e))?;
+        if meta.len() == 0 {
+            // Generated files (/proc, /sys) report size 0 and are produced anew by each read
+            // call, /proc/net/tcp by walking the whole socket table. One large read is one
+            // walk; a short read is the end, so no second walk is spent to learn it.
+            let mut buffer = vec![0_u8; 1024 * 1024];
+            loop {
+                let n = file.read(&mut buffer).map_err(|e| io_unknown(inner, &e))?;
+                bytes.extend_from_slice(buffer.get(..n).unwrap_or_default());
+                if n < buffer.len() || bytes.len() as u64 > MAX_FILE_BYTES {
+                    break;
+                }
+            }
+        } else {
+            bytes.reserve(usize::try_from(meta.len()).unwrap_or(0).saturating_add(1));
+            file.take(MAX_FILE_BYTES.saturating_add(1))
+                .read_to_end(&mut bytes)
+                .map_err(|e| io_unknown(inner, &e))?;
+        }
         if bytes.len() as u64 > MAX_FILE_BYTES {
             return Err(Unknown::new(format!(
                 "{inner}: too large to be a configuration file"

@@ -90,8 +90,8 @@ fn rego_diagnostic(file: &SourceFile, message: &str) -> Diagnostic {
 }
 
 impl CheckEngine {
-    /// Compiles the Rego of `rego` (plus [`LIB_REGO`]) for `checks`. Files that do not compile,
-    /// and checks whose rule is missing, become diagnostics and are left out.
+    /// Compiles the Rego of `rego` (plus [`LIB_REGO`]) for `checks`. Files that do not compile
+    /// become diagnostics and are left out.
     pub fn compile(checks: &[CheckMeta], rego: &[SourceFile]) -> (CheckEngine, Vec<Diagnostic>) {
         let mut diagnostics = Vec::new();
         let mut engine = regorus::Engine::new();
@@ -103,41 +103,46 @@ impl CheckEngine {
             ));
         }
         for file in rego {
-            // Compile each file alone first, so one broken file does not hide the others.
-            let mut probe = engine.clone();
-            match probe.add_policy(file.path.display().to_string(), file.text.to_string()) {
-                Ok(_) => engine = probe,
-                Err(e) => diagnostics.push(rego_diagnostic(file, &e.to_string())),
-            }
-        }
-        let mut usable = Vec::new();
-        let mut probe = engine.clone();
-        probe.set_input(regorus::Value::new_object());
-        for check in checks {
-            match probe.eval_rule(check.rule_path()) {
-                Err(e)
-                    if e.to_string().contains("not a valid rule path")
-                        || e.to_string().contains("not found") =>
-                {
-                    diagnostics.push(Diagnostic::error(
-                        Code::Rego,
-                        format!(
-                            "check `{}` has no Rego rule `{}`",
-                            check.id,
-                            check.rule_path()
-                        ),
-                    ));
-                }
-                _ => usable.push(check.clone()),
+            // A file that does not parse is not added, so one broken file hides no other.
+            if let Err(e) =
+                engine.add_policy(file.path.display().to_string(), file.text.to_string())
+            {
+                diagnostics.push(rego_diagnostic(file, &e.to_string()));
             }
         }
         (
             CheckEngine {
                 engine,
-                checks: usable,
+                checks: checks.to_vec(),
             },
             diagnostics,
         )
+    }
+
+    /// Diagnostics for checks whose Rego rule does not exist. Such checks yield an `error`
+    /// result when evaluated; `attest validate` and `attest checks test` report them up front.
+    pub fn missing_rules(&self) -> Vec<Diagnostic> {
+        let mut probe = self.engine.clone();
+        probe.set_input(regorus::Value::new_object());
+        self.checks
+            .iter()
+            .filter(|check| {
+                probe.eval_rule(check.rule_path()).is_err_and(|e| {
+                    let e = e.to_string();
+                    e.contains("not a valid rule path") || e.contains("not found")
+                })
+            })
+            .map(|check| {
+                Diagnostic::error(
+                    Code::Rego,
+                    format!(
+                        "check `{}` has no Rego rule `{}`",
+                        check.id,
+                        check.rule_path()
+                    ),
+                )
+            })
+            .collect()
     }
 
     /// The checks this engine evaluates.

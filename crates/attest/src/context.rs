@@ -54,9 +54,19 @@ pub(crate) fn load_with_engine(
     compile: bool,
 ) -> anyhow::Result<(Workspace, Option<(CheckEngine, CheckSources)>)> {
     let root = workspace_root(global)?;
+    let started = std::time::Instant::now();
     let (workspace, sources, mut diagnostics) = attest_catalog::load_with_checks(root.as_deref());
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "workspace loaded"
+    );
     let engine = if compile && !has_errors(&diagnostics) {
+        let started = std::time::Instant::now();
         let (engine, more) = CheckEngine::compile(&workspace.checks, &sources.rego);
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "checks compiled"
+        );
         diagnostics.extend(more);
         Some((engine, sources))
     } else {

@@ -5,16 +5,11 @@ use attest_report::ReportFormat;
 use crate::args::{AssessArgs, GlobalArgs};
 use crate::commands::report::write_atomically;
 use crate::commands::scan::{scan_host, summary_line};
-use crate::context::load_with_engine;
-use crate::exit::{ExitStatus, Failure};
+use crate::exit::ExitStatus;
 use crate::printer;
 
 pub(crate) fn run(global: &GlobalArgs, args: &AssessArgs) -> anyhow::Result<ExitStatus> {
-    let (workspace, engine) = load_with_engine(global, true)?;
-    let Some((engine, _)) = engine else {
-        return Err(Failure::input("the checks did not compile"));
-    };
-    let scan = scan_host(global, &workspace, &engine, &args.root)?;
+    let (workspace, _, scan) = scan_host(global, &args.root)?;
     printer::note(&summary_line(&scan));
     let report = crate::commands::report::assess(global, &workspace, None)?;
     let html = attest_report::render(&report, ReportFormat::Html)?;

@@ -92,6 +92,8 @@ pub(crate) fn run(global: &GlobalArgs, command: &ChecksCommand) -> anyhow::Resul
             let Some((engine, sources)) = engine else {
                 return Err(Failure::input("the checks did not compile"));
             };
+            let missing = engine.missing_rules();
+            printer::print_diagnostics(&missing, global.color);
             let report = attest_engine::run_tests(&engine, &sources.tests);
             printer::print_diagnostics(&report.diagnostics, global.color);
             let mut out = String::new();
@@ -126,7 +128,11 @@ pub(crate) fn run(global: &GlobalArgs, command: &ChecksCommand) -> anyhow::Resul
                 uncovered.len()
             );
             printer::print_text(&out)?;
-            if failed > 0 || !uncovered.is_empty() || !report.diagnostics.is_empty() {
+            if failed > 0
+                || !uncovered.is_empty()
+                || !report.diagnostics.is_empty()
+                || !missing.is_empty()
+            {
                 return Ok(ExitStatus::Findings);
             }
         }

@@ -26,18 +26,29 @@ pub(crate) struct Scan {
     pub(crate) evaluate_ms: f64,
 }
 
-/// Collects host facts under `root`, evaluates the host checks and records the run.
+/// Collects host facts under `root` while the workspace loads and its checks compile (on the
+/// other core), then evaluates the host checks and records the run.
 pub(crate) fn scan_host(
     global: &GlobalArgs,
-    workspace: &Workspace,
-    engine: &attest_engine::CheckEngine,
     root: &std::path::Path,
-) -> anyhow::Result<Scan> {
+) -> anyhow::Result<(Workspace, attest_engine::CheckEngine, Scan)> {
     let fs = host_root(root)?;
-    let started = Instant::now();
-    let observed_at = Timestamp::now();
-    let facts = attest_collect::host::collect(&fs, observed_at);
-    let collect_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let (collected, loaded) = std::thread::scope(|scope| {
+        let collector = scope.spawn(|| {
+            let started = Instant::now();
+            let observed_at = Timestamp::now();
+            let facts = attest_collect::host::collect(&fs, observed_at);
+            (facts, observed_at, started.elapsed().as_secs_f64() * 1000.0)
+        });
+        let loaded = load_with_engine(global, true);
+        (collector.join(), loaded)
+    });
+    let (workspace, engine) = loaded?;
+    let Some((engine, _)) = engine else {
+        return Err(Failure::input("the checks did not compile"));
+    };
+    let (facts, observed_at, collect_ms) =
+        collected.map_err(|_| anyhow::anyhow!("the host collector stopped unexpectedly"))?;
     let facts_json = serde_json::to_value(&facts).context("cannot serialise the host facts")?;
     let started = Instant::now();
     let host_checks: BTreeSet<String> = engine
@@ -48,7 +59,8 @@ pub(crate) fn scan_host(
         .collect();
     let results = engine.evaluate_only(&facts_json, Some(&host_checks));
     let evaluate_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let store = open_store(global, workspace)?;
+    let started = Instant::now();
+    let store = open_store(global, &workspace)?;
     let outcome = store
         .record_run(
             &RunRecord {
@@ -59,9 +71,13 @@ pub(crate) fn scan_host(
             &results,
         )
         .context("cannot record the results")?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "results recorded"
+    );
     let mapping: BTreeMap<String, (Vec<String>, Vec<String>)> = host_checks
         .iter()
-        .map(|id| (id.clone(), mapping(workspace, id)))
+        .map(|id| (id.clone(), mapping(&workspace, id)))
         .collect();
     let report = scan_report(
         "host",
@@ -72,12 +88,13 @@ pub(crate) fn scan_host(
         &results,
         &mapping,
     );
-    Ok(Scan {
+    let scan = Scan {
         report,
         outcome,
         collect_ms,
         evaluate_ms,
-    })
+    };
+    Ok((workspace, engine, scan))
 }
 
 fn threshold(fail_on: FailOn) -> Option<Severity> {
@@ -168,11 +185,7 @@ fn table(scan: &Scan, workspace: &Workspace, all: bool) -> String {
 }
 
 pub(crate) fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<ExitStatus> {
-    let (workspace, engine) = load_with_engine(global, true)?;
-    let Some((engine, _)) = engine else {
-        return Err(Failure::input("the checks did not compile"));
-    };
-    let scan = scan_host(global, &workspace, &engine, &args.root)?;
+    let (workspace, engine, scan) = scan_host(global, &args.root)?;
     match args.format {
         ScanFormat::Table => printer::print_text(&table(&scan, &workspace, args.all))?,
         ScanFormat::Json => printer::print_json(&scan.report)?,

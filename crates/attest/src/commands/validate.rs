@@ -9,7 +9,11 @@ use crate::printer;
 
 pub(crate) fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<ExitStatus> {
     let root = workspace_root(global)?;
-    let (workspace, diagnostics) = attest_catalog::load(root.as_deref());
+    let (workspace, sources, mut diagnostics) = attest_catalog::load_with_checks(root.as_deref());
+    // Rego that does not compile, and checks without a rule, are workspace errors too.
+    let (engine, rego) = attest_engine::CheckEngine::compile(&workspace.checks, &sources.rego);
+    diagnostics.extend(rego);
+    diagnostics.extend(engine.missing_rules());
     match args.format {
         DiagnosticFormat::Json => printer::print_json(&attest_diagnostics::to_json(&diagnostics))?,
         DiagnosticFormat::Human => printer::print_diagnostics(&diagnostics, global.color),
