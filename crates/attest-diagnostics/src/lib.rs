@@ -296,7 +296,10 @@ pub fn render_human(diagnostics: &[Diagnostic], color: bool) -> String {
             diag.message
         );
         if diag.location.is_some() {
-            let _ = handler.render_report(&mut out, &MietteView(diag));
+            let named = diag.location.as_ref().map(|l| {
+                miette::NamedSource::new(l.file.path.display().to_string(), l.file.text.clone())
+            });
+            let _ = handler.render_report(&mut out, &MietteView(diag, named));
         } else if let Some(help) = &diag.help {
             let _ = writeln!(out, "  help: {help}");
         }
@@ -304,8 +307,11 @@ pub fn render_human(diagnostics: &[Diagnostic], color: bool) -> String {
     out
 }
 
-/// Adapts a [`Diagnostic`] to miette for rendering.
-struct MietteView<'a>(&'a Diagnostic);
+/// Adapts a [`Diagnostic`] to miette for rendering, with its file named in the snippet frame.
+struct MietteView<'a>(
+    &'a Diagnostic,
+    Option<miette::NamedSource<std::sync::Arc<str>>>,
+);
 
 impl std::fmt::Debug for MietteView<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -322,10 +328,6 @@ impl std::fmt::Display for MietteView<'_> {
 impl std::error::Error for MietteView<'_> {}
 
 impl miette::Diagnostic for MietteView<'_> {
-    fn code<'b>(&'b self) -> Option<Box<dyn std::fmt::Display + 'b>> {
-        Some(Box::new(self.0.code.as_str()))
-    }
-
     fn severity(&self) -> Option<miette::Severity> {
         Some(match self.0.level {
             Level::Error => miette::Severity::Error,
@@ -341,10 +343,9 @@ impl miette::Diagnostic for MietteView<'_> {
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        self.0
-            .location
+        self.1
             .as_ref()
-            .map(|l| &l.file.text as &dyn miette::SourceCode)
+            .map(|named| named as &dyn miette::SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {

@@ -35,9 +35,16 @@ pub(crate) fn workspace_root(global: &GlobalArgs) -> anyhow::Result<Option<PathB
 
 /// `path` relative to `base` when it lies under it, so diagnostics print short, clickable paths.
 fn relative_to(path: &Path, base: &Path) -> PathBuf {
-    match path.strip_prefix(base) {
-        Ok(rel) if rel.as_os_str().is_empty() => PathBuf::from("."),
-        Ok(rel) => rel.to_path_buf(),
+    if let Ok(rel) = path.strip_prefix(base) {
+        return if rel.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            rel.to_path_buf()
+        };
+    }
+    // The workspace is an ancestor of the current folder: `..`, `../..`, ...
+    match base.strip_prefix(path) {
+        Ok(up) => up.components().map(|_| "..").collect(),
         Err(_) => path.to_path_buf(),
     }
 }

@@ -152,10 +152,10 @@ fn a_broken_workspace_gets_every_error_with_file_line_column_and_exit_2() {
         "controls/zz-broken.toml:9:22: error[unknown-criterion]: control `ZZ-01` maps to unknown criterion `CC6.10`",
         "controls/zz-broken.toml:11:13: error[invalid-value]: invalid frequency: `hourly`",
         "controls/zz-broken.toml:19:6: error[duplicate-control]: control `ZZ-01` is defined twice",
-        "controls/zz-broken.toml:25:11: error[unknown-check]: control `ZZ-01` names unknown check `host.ssh.no_such_check`",
-        "attest.toml:6:40: error[invalid-value]: invalid category: `integrity`",
-        "attest.toml:7:40: error[invalid-period]: the audit period ends (2026-01-01) before it starts (2026-06-01)",
-        "5 error(s), 0 warning(s)",
+        "controls/zz-broken.toml:26:11: error[unknown-check]: control `ZZ-01` names unknown check `host.ssh.no_such_check`",
+        "attest.toml:6:38: error[invalid-value]: invalid category: `integrity`",
+        "attest.toml:7:38: error[invalid-period]: the audit period ends (2026-01-01) before it starts (2026-06-01)",
+        "6 error(s), 0 warning(s)",
     ] {
         assert!(text.contains(expected), "missing `{expected}` in:\n{text}");
     }
@@ -179,7 +179,7 @@ fn a_broken_workspace_gets_every_error_with_file_line_column_and_exit_2() {
     let status = sandbox.attest(&["status"]).output().unwrap();
     assert_eq!(status.status.code(), Some(2));
     assert!(
-        stderr(&status).contains("the workspace has 5 error(s)"),
+        stderr(&status).contains("the workspace has 6 error(s)"),
         "{}",
         stderr(&status)
     );
@@ -205,7 +205,7 @@ fn unreadable_and_garbage_files_are_errors_not_panics() {
         "{text}"
     );
     assert!(
-        text.contains("controls/garbage.toml:1:2: error[syntax]"),
+        text.contains("controls/garbage.toml:1:3: error[syntax]"),
         "{text}"
     );
     assert!(
