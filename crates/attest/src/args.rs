@@ -264,7 +264,17 @@ pub(crate) enum CollectCommand {
         /// Root to read: / for this host, or a mounted image or container root
         #[arg(long, default_value = "/", value_name = "DIR")]
         root: PathBuf,
+        /// Output format (facts are a JSON document)
+        #[arg(long, value_enum, default_value_t = FactsFormat::Json)]
+        format: FactsFormat,
     },
+}
+
+/// Output formats of `collect`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum FactsFormat {
+    /// The facts document as JSON.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

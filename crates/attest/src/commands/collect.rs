@@ -22,7 +22,7 @@ pub(crate) fn host_root(root: &Path) -> anyhow::Result<RootFs> {
 }
 
 pub(crate) fn run(command: &CollectCommand) -> anyhow::Result<ExitStatus> {
-    let CollectCommand::Host { root } = command;
+    let CollectCommand::Host { root, format: _ } = command;
     let fs = host_root(root)?;
     let facts = attest_collect::host::collect(&fs, Timestamp::now());
     printer::print_json(&facts)?;

@@ -66,6 +66,9 @@ pub(crate) fn write_atomically(path: &std::path::Path, content: &[u8]) -> anyhow
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("cannot write in {}", dir.display()))?;
     tmp.write_all(content)?;
+    // A report is a document to share: readable like any file the user creates, not 0600.
+    tmp.as_file()
+        .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
     tmp.persist(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())

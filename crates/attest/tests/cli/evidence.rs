@@ -323,3 +323,75 @@ fn two_processes_adding_evidence_at_once_both_land() {
     let listed = sandbox.json(&["evidence", "list", "--format", "json"]);
     assert_eq!(listed.as_array().unwrap().len(), 6);
 }
+
+#[test]
+fn killing_writers_mid_write_loses_no_acknowledged_evidence() {
+    let sandbox = Sandbox::with_workspace();
+    let (control, _) = manual_control(&sandbox);
+    sandbox.write("e.txt", "evidence");
+    let attest = assert_cmd::cargo::cargo_bin("attest");
+    let mut acknowledged = Vec::new();
+    let mut killed = 0;
+    // SIGKILL each writer after a different delay, so that some die before, some during and
+    // some after their write. Those that exited successfully were acknowledged.
+    for i in 0..40_u64 {
+        let note = format!("n{i}");
+        let mut child = std::process::Command::new(&attest)
+            .args([
+                "evidence",
+                "add",
+                "e.txt",
+                "--control",
+                &control,
+                "--note",
+                &note,
+            ])
+            .current_dir(sandbox.path())
+            .env("HOME", sandbox.path().join("home"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_micros(i * 1500));
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        if status.success() {
+            acknowledged.push(note);
+        } else {
+            killed += 1;
+        }
+    }
+    assert!(
+        killed > 0 && !acknowledged.is_empty(),
+        "killed {killed}, acknowledged {}",
+        acknowledged.len()
+    );
+    let listed = sandbox.json(&["evidence", "list", "--format", "json"]);
+    let notes: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["note"].as_str().unwrap())
+        .collect();
+    for note in &acknowledged {
+        assert!(
+            notes.contains(&note.as_str()),
+            "acknowledged {note} was lost"
+        );
+    }
+    // Every record's object is whole.
+    for record in listed.as_array().unwrap() {
+        let sha = record["sha256"].as_str().unwrap();
+        let object = sandbox
+            .path()
+            .join(".attest/objects")
+            .join(&sha[..2])
+            .join(&sha[2..]);
+        assert_eq!(fs_err::read_to_string(object).unwrap(), "evidence");
+    }
+    // And the store still takes writes.
+    sandbox
+        .attest(&["evidence", "add", "e.txt", "--control", &control])
+        .assert()
+        .success();
+}

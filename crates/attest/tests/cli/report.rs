@@ -74,6 +74,16 @@ fn the_html_report_is_one_self_contained_file() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(stderr(&output).contains("Wrote the readiness report to out/readiness.html"));
     let html = fs_err::read_to_string(sandbox.path().join("out/readiness.html")).unwrap();
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &fs_err::metadata(sandbox.path().join("out/readiness.html"))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(
+        mode & 0o777,
+        0o644,
+        "a report is readable like any document"
+    );
     assert!(html.contains("SOC 2 readiness — Acme Ltd"));
     assert!(html.contains("<svg class=\"chart\""));
     assert!(

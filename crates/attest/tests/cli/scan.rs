@@ -210,7 +210,14 @@ fn facts_never_carry_password_hashes_or_key_material() {
     for name in ["hardened", "weak"] {
         let root = fixture_root(&sandbox, name, &[]);
         let output = sandbox
-            .attest(&["collect", "host", "--root", root.to_str().unwrap()])
+            .attest(&[
+                "collect",
+                "host",
+                "--root",
+                root.to_str().unwrap(),
+                "--format",
+                "json",
+            ])
             .output()
             .unwrap();
         assert!(output.status.success(), "{}", stderr(&output));
