@@ -10,6 +10,7 @@
 //!   up to 16 levels deep; a pattern that matches nothing is not an error;
 //! - a `Match` block lasts until the next `Match` or the end of the file it is in; its
 //!   settings do not apply to the global (default) connection, and are reported per block;
+//!   `Match all` matches every connection, so what follows it is global again;
 //! - keywords never set take OpenSSH's built-in defaults.
 
 use std::collections::BTreeMap;
@@ -385,6 +386,14 @@ impl Parser<'_> {
                 if args.is_empty() {
                     self.problem(path, line_no, "Match: missing criteria");
                 }
+                // `Match all` matches every connection: what follows applies globally again
+                // (sshd -T shows it), which is how a Match block is commonly ended.
+                if let [all] = args.as_slice()
+                    && all.eq_ignore_ascii_case("all")
+                {
+                    in_match = None;
+                    continue;
+                }
                 self.config.match_blocks.push(MatchBlock {
                     criteria: args.join(" "),
                     file: path.to_owned(),
@@ -651,6 +660,21 @@ mod tests {
         assert_eq!(config.match_blocks[0].criteria, "User backup");
         assert_eq!(config.match_blocks[0].settings["permitrootlogin"], "yes");
         assert_eq!(config.match_blocks[1].settings["x11forwarding"], "yes");
+    }
+
+    #[test]
+    fn match_all_returns_to_the_global_section() {
+        let config = effective(&[(
+            "/etc/ssh/sshd_config",
+            "Match User backup\n  PasswordAuthentication yes\nMatch All\nPasswordAuthentication no\nPermitRootLogin no\n",
+        )]);
+        assert_eq!(config.effective["passwordauthentication"], "no");
+        assert_eq!(config.effective["permitrootlogin"], "no");
+        assert_eq!(config.match_blocks.len(), 1);
+        assert_eq!(
+            config.match_blocks[0].settings["passwordauthentication"],
+            "yes"
+        );
     }
 
     #[test]
