@@ -53,16 +53,6 @@ impl ControlStatus {
         matches!(self, ControlStatus::Passing | ControlStatus::ExpiringSoon)
     }
 
-    /// The bucket `attest status` counts it in.
-    pub fn bucket(self) -> &'static str {
-        match self {
-            ControlStatus::Passing | ControlStatus::ExpiringSoon => "passing",
-            ControlStatus::Failing => "failing",
-            ControlStatus::Stale | ControlStatus::MissingEvidence => "missing_evidence",
-            ControlStatus::NotEvaluated => "not_evaluated",
-        }
-    }
-
     /// Order in the remediation list: what to fix first.
     fn urgency(self) -> u8 {
         match self {
@@ -414,11 +404,12 @@ fn control_counts<'a>(controls: impl Iterator<Item = &'a ControlReadiness>) -> C
     let mut counts = ControlCounts::default();
     for control in controls {
         counts.total += 1;
-        match control.status.bucket() {
-            "passing" => counts.passing += 1,
-            "failing" => counts.failing += 1,
-            "missing_evidence" => counts.missing_evidence += 1,
-            _ => counts.not_evaluated += 1,
+        // The buckets `attest status` shows: expiring soon counts as passing, stale as missing.
+        match control.status {
+            ControlStatus::Passing | ControlStatus::ExpiringSoon => counts.passing += 1,
+            ControlStatus::Failing => counts.failing += 1,
+            ControlStatus::Stale | ControlStatus::MissingEvidence => counts.missing_evidence += 1,
+            ControlStatus::NotEvaluated => counts.not_evaluated += 1,
         }
         if control.status == ControlStatus::ExpiringSoon {
             counts.expiring_soon += 1;

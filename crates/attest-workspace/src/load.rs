@@ -4,12 +4,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use attest_diagnostics::{Code, Diagnostic, SourceFile};
-use attest_model::{CheckMeta, Control, Criterion, Family, Scope};
+use attest_model::{CheckMeta, Control, Criterion, Family};
 use serde::de::DeserializeOwned;
 
 use crate::raw::{RawCheckFile, RawConfig, RawControlFile, RawCriteriaFile};
 use crate::validate::{self, ValidatedConfig};
-use crate::{CONFIG_FILE, Exclusion, SourceConfig, Workspace};
+use crate::{CONFIG_FILE, Workspace};
 
 /// The files of one layer (built-in or a user's workspace), already read.
 #[derive(Debug, Clone, Default)]
@@ -284,18 +284,4 @@ pub fn load(
         excluded: config.excluded,
     };
     (workspace, diagnostics)
-}
-
-impl Default for ValidatedConfig {
-    fn default() -> Self {
-        ValidatedConfig {
-            organisation: String::new(),
-            scope: Scope::default(),
-            sources: vec![SourceConfig {
-                kind: "host".to_owned(),
-                path: None,
-            }],
-            excluded: Vec::<Exclusion>::new(),
-        }
-    }
 }

@@ -23,6 +23,21 @@ pub(crate) struct ValidatedConfig {
     pub(crate) excluded: Vec<Exclusion>,
 }
 
+/// Without `attest.toml`: no organisation, the default scope, the live host as source.
+impl Default for ValidatedConfig {
+    fn default() -> Self {
+        ValidatedConfig {
+            organisation: String::new(),
+            scope: Scope::default(),
+            sources: vec![SourceConfig {
+                kind: "host".to_owned(),
+                path: None,
+            }],
+            excluded: Vec::new(),
+        }
+    }
+}
+
 /// Where the first definition of an id was, for duplicate diagnostics.
 type Seen = BTreeMap<String, String>;
 

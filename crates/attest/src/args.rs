@@ -257,13 +257,20 @@ pub(crate) struct ReadinessArgs {
     pub(crate) as_of: Option<Date>,
 }
 
+/// The root a host source reads.
+#[derive(Debug, Args)]
+pub(crate) struct RootArg {
+    /// Root to read: / for this host, or a mounted disk image or container root file system
+    #[arg(long = "root", default_value = "/", value_name = "DIR")]
+    pub(crate) path: PathBuf,
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum CollectCommand {
     /// Facts about a Linux host, as JSON (schema: schemas/facts/host.v1.json)
     Host {
-        /// Root to read: / for this host, or a mounted image or container root
-        #[arg(long, default_value = "/", value_name = "DIR")]
-        root: PathBuf,
+        #[command(flatten)]
+        root: RootArg,
         /// Output format (facts are a JSON document)
         #[arg(long, value_enum, default_value_t = FactsFormat::Json)]
         format: FactsFormat,
@@ -332,9 +339,8 @@ pub(crate) enum ScanFormat {
 
 #[derive(Debug, Args)]
 pub(crate) struct ScanArgs {
-    /// Root to scan: / for this host, or a mounted image or container root
-    #[arg(long, default_value = "/", value_name = "DIR")]
-    pub(crate) root: PathBuf,
+    #[command(flatten)]
+    pub(crate) root: RootArg,
     /// Output format
     #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
     pub(crate) format: ScanFormat,
@@ -348,9 +354,8 @@ pub(crate) struct ScanArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct AssessArgs {
-    /// Root to scan: / for this host, or a mounted image or container root
-    #[arg(long, default_value = "/", value_name = "DIR")]
-    pub(crate) root: PathBuf,
+    #[command(flatten)]
+    pub(crate) root: RootArg,
     /// Where to write the HTML readiness report
     #[arg(
         long,

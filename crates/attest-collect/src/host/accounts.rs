@@ -100,6 +100,14 @@ pub struct AccountFacts {
     pub sudo_defaults: Vec<String>,
 }
 
+/// What is kept of one `/etc/shadow` line.
+struct ShadowFacts {
+    state: PasswordState,
+    algorithm: Option<String>,
+    last_change: Option<i64>,
+    max_days: Option<i64>,
+}
+
 fn password_state(field: &str) -> (PasswordState, Option<String>) {
     if field.is_empty() {
         return (PasswordState::Empty, None);
@@ -162,20 +170,28 @@ pub(crate) fn accounts(fs: &RootFs, today_days: i64, g: &mut Gather) -> AccountF
             return facts;
         }
     };
-    let mut shadow: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut shadow: BTreeMap<String, ShadowFacts> = BTreeMap::new();
     match fs.read_text("/etc/shadow") {
         Ok(text) => {
             for line in text.lines() {
-                let fields: Vec<&str> = line.split(':').collect();
-                if let Some(name) = fields.first().filter(|n| !n.is_empty()) {
-                    // Field 1 (the hash) is reduced to its state here and never stored.
-                    let mut kept: Vec<String> = fields.iter().map(|f| (*f).to_owned()).collect();
-                    if let Some(hash) = kept.get_mut(1) {
-                        let (state, algorithm) = password_state(hash);
-                        *hash = format!("{}|{}", state_name(state), algorithm.unwrap_or_default());
-                    }
-                    shadow.insert((*name).to_owned(), kept);
-                }
+                let mut fields = line.split(':');
+                let Some(name) = fields.next().filter(|n| !n.is_empty()) else {
+                    continue;
+                };
+                // The hash is reduced to its state and algorithm here; it is never stored.
+                let (state, algorithm) = password_state(fields.next().unwrap_or_default());
+                let mut days = fields.map(|v| v.parse::<i64>().ok());
+                let last_change = days.next().flatten();
+                let max_days = days.nth(1).flatten();
+                shadow.insert(
+                    name.to_owned(),
+                    ShadowFacts {
+                        state,
+                        algorithm,
+                        last_change,
+                        max_days,
+                    },
+                );
             }
         }
         Err(e) => g.unknown("accounts.password", e.0),
@@ -191,19 +207,11 @@ pub(crate) fn accounts(fs: &RootFs, today_days: i64, g: &mut Gather) -> AccountF
         let shell = f.get(6).copied().unwrap_or_default().to_owned();
         let interactive = !is_non_interactive(&shell);
         let entry = shadow.get(*name);
-        let state = entry.and_then(|s| s.get(1)).map(String::as_str);
-        let (password, algorithm) = match state.and_then(|s| s.split_once('|')) {
-            Some((st, alg)) => (
-                state_from_name(st),
-                (!alg.is_empty()).then(|| alg.to_owned()),
-            ),
-            None if f.get(1) == Some(&"") => (Some(PasswordState::Empty), None),
-            None => (None, None),
-        };
-        let days = |i: usize| {
-            entry
-                .and_then(|s| s.get(i))
-                .and_then(|v| v.parse::<i64>().ok())
+        let password = match entry {
+            Some(e) => Some(e.state),
+            // Without a shadow entry, an empty passwd password field means no password at all.
+            None if f.get(1) == Some(&"") => Some(PasswordState::Empty),
+            None => None,
         };
         let account = Account {
             name: (*name).to_owned(),
@@ -212,11 +220,12 @@ pub(crate) fn accounts(fs: &RootFs, today_days: i64, g: &mut Gather) -> AccountF
             shell,
             interactive,
             password,
-            algorithm,
-            password_age_days: days(2)
+            algorithm: entry.and_then(|e| e.algorithm.clone()),
+            password_age_days: entry
+                .and_then(|e| e.last_change)
                 .filter(|d| *d > 0)
                 .map(|d| today_days.saturating_sub(d)),
-            max_days: days(4),
+            max_days: entry.and_then(|e| e.max_days),
             system: uid < 1000,
         };
         if uid == 0 {
@@ -269,25 +278,6 @@ pub(crate) fn accounts(fs: &RootFs, today_days: i64, g: &mut Gather) -> AccountF
     }
     sudoers(fs, &mut facts, g);
     facts
-}
-
-fn state_name(state: PasswordState) -> &'static str {
-    match state {
-        PasswordState::Set => "set",
-        PasswordState::Empty => "empty",
-        PasswordState::Locked => "locked",
-        PasswordState::NoPassword => "none",
-    }
-}
-
-fn state_from_name(name: &str) -> Option<PasswordState> {
-    Some(match name {
-        "set" => PasswordState::Set,
-        "empty" => PasswordState::Empty,
-        "locked" => PasswordState::Locked,
-        "none" => PasswordState::NoPassword,
-        _ => return None,
-    })
 }
 
 /// Reads `/etc/sudoers` and the folders it includes (`@includedir`, `#includedir`,

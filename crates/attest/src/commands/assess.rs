@@ -9,7 +9,7 @@ use crate::exit::ExitStatus;
 use crate::printer;
 
 pub(crate) fn run(global: &GlobalArgs, args: &AssessArgs) -> anyhow::Result<ExitStatus> {
-    let (workspace, _, scan) = scan_host(global, &args.root)?;
+    let (workspace, _, scan) = scan_host(global, &args.root.path)?;
     printer::note(&summary_line(&scan));
     let report = crate::commands::report::assess(global, &workspace, None)?;
     let html = attest_report::render(&report, ReportFormat::Html)?;

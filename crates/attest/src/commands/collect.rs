@@ -23,7 +23,7 @@ pub(crate) fn host_root(root: &Path) -> anyhow::Result<RootFs> {
 
 pub(crate) fn run(command: &CollectCommand) -> anyhow::Result<ExitStatus> {
     let CollectCommand::Host { root, format: _ } = command;
-    let fs = host_root(root)?;
+    let fs = host_root(&root.path)?;
     let facts = attest_collect::host::collect(&fs, Timestamp::now());
     printer::print_json(&facts)?;
     Ok(ExitStatus::Success)

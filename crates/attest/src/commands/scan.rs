@@ -185,7 +185,7 @@ fn table(scan: &Scan, workspace: &Workspace, all: bool) -> String {
 }
 
 pub(crate) fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<ExitStatus> {
-    let (workspace, engine, scan) = scan_host(global, &args.root)?;
+    let (workspace, engine, scan) = scan_host(global, &args.root.path)?;
     match args.format {
         ScanFormat::Table => printer::print_text(&table(&scan, &workspace, args.all))?,
         ScanFormat::Json => printer::print_json(&scan.report)?,
