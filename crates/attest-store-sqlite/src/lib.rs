@@ -15,13 +15,16 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use attest_ledger::{Checkpoint, Entry, SigningKey, sign_checkpoint};
 use attest_model::{
     CheckResult, EvidenceRecord, NewEvidence, ResultInterval, RunRecord, Severity, Status,
 };
+use attest_store::LedgerRecord;
 use attest_store::{RunOutcome, Store, StoreError, is_address, object_address};
 use jiff::Timestamp;
 use jiff::civil::Date;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use sha2::{Digest as _, Sha256};
 
 /// How long a writer waits for another to finish before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -30,12 +33,16 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DATABASE_FILE: &str = "attest.db";
 
 /// Embedded migrations; the database's `user_version` is the number applied.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_ledger.sql"),
+];
 
 /// A store in a folder: `attest.db` plus `objects/`.
 pub struct SqliteStore {
     dir: PathBuf,
     conn: Mutex<Connection>,
+    key: Option<SigningKey>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -72,7 +79,15 @@ impl SqliteStore {
         Ok(SqliteStore {
             dir: dir.to_path_buf(),
             conn: Mutex::new(conn),
+            key: None,
         })
+    }
+
+    /// Signs a ledger checkpoint with `key` at the end of every write.
+    #[must_use]
+    pub fn with_signing_key(mut self, key: SigningKey) -> Self {
+        self.key = Some(key);
+        self
     }
 
     /// The store folder.
@@ -176,6 +191,85 @@ fn interval_row(row: &Row<'_>) -> rusqlite::Result<ResultInterval> {
     })
 }
 
+fn hash_column(row: &Row<'_>, index: usize) -> rusqlite::Result<[u8; 32]> {
+    let bytes: Vec<u8> = row.get(index)?;
+    bytes.try_into().map_err(|_| {
+        rusqlite::Error::InvalidColumnType(index, "hash".into(), rusqlite::types::Type::Blob)
+    })
+}
+
+/// Appends `items` (kind, payload) to the ledger inside `tx`, then signs a checkpoint at the
+/// new head when a key is given. Payloads are canonical JSON: sorted keys, no spaces.
+fn append_ledger(
+    tx: &Transaction<'_>,
+    time: i64,
+    items: &[(&str, serde_json::Value)],
+    key: Option<&SigningKey>,
+) -> Result<(), StoreError> {
+    let last: Option<(i64, Vec<u8>)> = tx
+        .query_row(
+            "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(db_err)?;
+    let (mut seq, mut prev) = match last {
+        Some((seq, hash)) => (
+            u64::try_from(seq).unwrap_or(0),
+            hash.try_into().map_err(|_| {
+                StoreError::Database("ledger: a stored hash is not 32 bytes".into())
+            })?,
+        ),
+        None => (0, attest_ledger::GENESIS),
+    };
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT INTO ledger (seq, time, kind, payload, payload_sha256, prev, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .map_err(db_err)?;
+    let mut head = None;
+    for (kind, payload) in items {
+        let payload =
+            serde_json::to_string(payload).map_err(|e| StoreError::Database(e.to_string()))?;
+        seq = seq.saturating_add(1);
+        let entry = Entry {
+            seq,
+            time,
+            kind: (*kind).to_owned(),
+            payload_sha256: Sha256::digest(payload.as_bytes()).into(),
+            prev,
+        };
+        prev = entry.hash();
+        insert
+            .execute(params![
+                i64::try_from(seq).unwrap_or(i64::MAX),
+                time,
+                entry.kind,
+                payload,
+                entry.payload_sha256.as_slice(),
+                entry.prev.as_slice(),
+                prev.as_slice()
+            ])
+            .map_err(db_err)?;
+        head = Some(entry);
+    }
+    if let (Some(key), Some(head)) = (key, head) {
+        let checkpoint = sign_checkpoint(key, &head, time);
+        tx.execute(
+            "INSERT INTO checkpoints (seq, head, time, signature) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                i64::try_from(checkpoint.seq).unwrap_or(i64::MAX),
+                checkpoint.head.as_slice(),
+                checkpoint.time,
+                checkpoint.signature.as_slice()
+            ],
+        )
+        .map_err(db_err)?;
+    }
+    Ok(())
+}
+
 impl Store for SqliteStore {
     fn put_object(&self, content: &[u8]) -> Result<String, StoreError> {
         let address = object_address(content);
@@ -219,8 +313,11 @@ impl Store for SqliteStore {
     }
 
     fn add_evidence(&self, evidence: &NewEvidence) -> Result<EvidenceRecord, StoreError> {
-        let conn = self.conn();
-        let id = conn
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db_err)?;
+        let id = tx
             .query_row(
                 "INSERT INTO evidence (control_id, file_name, sha256, size, note, effective_date, added_at, added_by)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
@@ -237,7 +334,7 @@ impl Store for SqliteStore {
                 |row| row.get::<_, i64>(0),
             )
             .map_err(db_err)?;
-        Ok(EvidenceRecord {
+        let record = EvidenceRecord {
             id,
             control: evidence.control.clone(),
             file_name: evidence.file_name.clone(),
@@ -247,7 +344,26 @@ impl Store for SqliteStore {
             effective_date: evidence.effective_date,
             added_at: evidence.added_at,
             added_by: evidence.added_by.clone(),
-        })
+        };
+        let payload = serde_json::json!({
+            "id": record.id,
+            "control": record.control,
+            "file_name": record.file_name,
+            "sha256": record.sha256,
+            "size": record.size,
+            "note": record.note,
+            "effective_date": record.effective_date.to_string(),
+            "added_at": record.added_at.to_string(),
+            "added_by": record.added_by,
+        });
+        append_ledger(
+            &tx,
+            record.added_at.as_second(),
+            &[("evidence.added", payload)],
+            self.key.as_ref(),
+        )?;
+        tx.commit().map_err(db_err)?;
+        Ok(record)
     }
 
     fn list_evidence(&self, control: Option<&str>) -> Result<Vec<EvidenceRecord>, StoreError> {
@@ -282,6 +398,7 @@ impl Store for SqliteStore {
             )
             .map_err(db_err)?;
         let (mut opened, mut extended) = (0, 0);
+        let mut changes: Vec<(&str, serde_json::Value)> = Vec::new();
         {
             let mut find = tx
                 .prepare_cached(
@@ -335,10 +452,36 @@ impl Store for SqliteStore {
                             ])
                             .map_err(db_err)?;
                         opened += 1;
+                        changes.push((
+                            "result.changed",
+                            serde_json::json!({
+                                "run": run_id,
+                                "target": run.target,
+                                "check": result.check,
+                                "resource": result.resource,
+                                "status": result.status.as_str(),
+                                "severity": result.severity.as_str(),
+                                "message": result.message,
+                            }),
+                        ));
                     }
                 }
             }
         }
+        // The run itself is the heartbeat: monitoring happened at `at`, whatever changed.
+        changes.push((
+            "scan.run",
+            serde_json::json!({
+                "run": run_id,
+                "source": run.source,
+                "target": run.target,
+                "observed_at": run.observed_at.to_string(),
+                "results": results.len(),
+                "changed": opened,
+                "unchanged": extended,
+            }),
+        ));
+        append_ledger(&tx, at, &changes, self.key.as_ref())?;
         tx.commit().map_err(db_err)?;
         Ok(RunOutcome {
             run_id,
@@ -357,6 +500,54 @@ impl Store for SqliteStore {
         let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
         let rows = stmt.query_map([], interval_row).map_err(db_err)?;
         rows.collect::<Result<_, _>>().map_err(db_err)
+    }
+
+    fn ledger(&self) -> Result<(Vec<LedgerRecord>, Vec<Checkpoint>), StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT seq, time, kind, payload, payload_sha256, prev FROM ledger ORDER BY seq",
+            )
+            .map_err(db_err)?;
+        let records = stmt
+            .query_map([], |r| {
+                Ok(LedgerRecord {
+                    entry: Entry {
+                        seq: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+                        time: r.get(1)?,
+                        kind: r.get(2)?,
+                        payload_sha256: hash_column(r, 4)?,
+                        prev: hash_column(r, 5)?,
+                    },
+                    payload: r.get(3)?,
+                })
+            })
+            .map_err(db_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db_err)?;
+        let mut stmt = conn
+            .prepare("SELECT seq, head, time, signature FROM checkpoints ORDER BY seq")
+            .map_err(db_err)?;
+        let checkpoints = stmt
+            .query_map([], |r| {
+                let signature: Vec<u8> = r.get(3)?;
+                Ok(Checkpoint {
+                    seq: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+                    head: hash_column(r, 1)?,
+                    time: r.get(2)?,
+                    signature: signature.try_into().map_err(|_| {
+                        rusqlite::Error::InvalidColumnType(
+                            3,
+                            "signature".into(),
+                            rusqlite::types::Type::Blob,
+                        )
+                    })?,
+                })
+            })
+            .map_err(db_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db_err)?;
+        Ok((records, checkpoints))
     }
 
     fn history(
@@ -389,6 +580,55 @@ mod tests {
     }
 
     attest_store::store_conformance_tests!(fresh());
+
+    #[test]
+    fn a_store_with_a_key_signs_a_checkpoint_after_every_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = SigningKey::from_seed([9; 32]);
+        let public = key.public();
+        let store = SqliteStore::open(dir.path()).unwrap().with_signing_key(key);
+        let address = store.put_object(b"x").unwrap();
+        store
+            .add_evidence(&NewEvidence {
+                control: "AC-02".into(),
+                file_name: "x.txt".into(),
+                sha256: address,
+                size: 1,
+                note: None,
+                effective_date: jiff::civil::date(2026, 1, 1),
+                added_at: Timestamp::from_second(100).unwrap(),
+                added_by: "a".into(),
+            })
+            .unwrap();
+        let run = RunRecord {
+            source: "host".into(),
+            target: "h".into(),
+            observed_at: Timestamp::from_second(200).unwrap(),
+        };
+        store.record_run(&run, &[]).unwrap();
+        let (records, checkpoints) = store.ledger().unwrap();
+        assert_eq!(
+            checkpoints.iter().map(|c| c.seq).collect::<Vec<_>>(),
+            [1, 2]
+        );
+        let entries: Vec<Entry> = records.into_iter().map(|r| r.entry).collect();
+        let verified = attest_ledger::verify(&entries, &checkpoints, &public).unwrap();
+        assert_eq!((verified.signed_through, verified.unsigned_tail), (2, 0));
+        // A row edited in the database is caught.
+        store
+            .conn()
+            .execute(
+                "UPDATE ledger SET kind = 'evidence.removed' WHERE seq = 1",
+                [],
+            )
+            .unwrap();
+        let (records, checkpoints) = store.ledger().unwrap();
+        let entries: Vec<Entry> = records.into_iter().map(|r| r.entry).collect();
+        assert_eq!(
+            attest_ledger::verify(&entries, &checkpoints, &public),
+            Err(attest_ledger::Broken::Chain { seq: 2 })
+        );
+    }
 
     #[test]
     fn a_tampered_object_is_reported_corrupt() {
@@ -427,7 +667,7 @@ mod tests {
             .conn()
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 1);
+        assert_eq!(version, 2);
         let mode: String = again
             .conn()
             .pragma_query_value(None, "journal_mode", |r| r.get(0))
@@ -448,7 +688,7 @@ mod tests {
                 err,
                 StoreError::TooNew {
                     found: 99,
-                    supported: 1
+                    supported: 2
                 }
             ),
             "{err}"

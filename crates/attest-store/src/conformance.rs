@@ -33,6 +33,7 @@ macro_rules! store_conformance_tests {
             a_status_change_opens_a_new_interval,
             current_results_come_from_the_latest_run_of_each_target,
             a_run_without_results_is_recorded,
+            writes_append_a_verifiable_ledger,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {
@@ -252,4 +253,44 @@ pub fn a_run_without_results_is_recorded(store: &dyn Store) {
     assert!(second.run_id > first.run_id);
     assert_eq!((second.opened, second.extended), (0, 0));
     assert!(store.current_results().unwrap().is_empty());
+}
+
+/// Every write appends ledger entries whose chain verifies and whose payloads match.
+pub fn writes_append_a_verifiable_ledger(store: &dyn Store) {
+    store.add_evidence(&evidence("AC-02", None, 1)).unwrap();
+    let results = [
+        result("host.kernel.aslr", "web-1/kernel", Status::Pass),
+        result("host.ssh.x", "web-1/sshd", Status::Fail),
+    ];
+    store.record_run(&run("web-1", 0), &results).unwrap();
+    store.record_run(&run("web-1", 3600), &results).unwrap();
+    let (records, _) = store.ledger().unwrap();
+    let kinds: Vec<&str> = records.iter().map(|r| r.entry.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "evidence.added",
+            "result.changed",
+            "result.changed",
+            "scan.run",
+            "scan.run"
+        ]
+    );
+    let entries: Vec<attest_ledger::Entry> = records.iter().map(|r| r.entry.clone()).collect();
+    let any_key = attest_ledger::SigningKey::from_seed([1; 32]).public();
+    let verified = attest_ledger::verify(&entries, &[], &any_key).unwrap();
+    assert_eq!(verified.entries, 5);
+    for record in &records {
+        attest_ledger::check_payload(&record.entry, record.payload.as_bytes()).unwrap();
+    }
+    let last: serde_json::Value = serde_json::from_str(&records[4].payload).unwrap();
+    assert_eq!(
+        (last["changed"].as_u64(), last["unchanged"].as_u64()),
+        (Some(0), Some(2))
+    );
+    assert!(
+        records[0].payload.contains("\"control\":\"AC-02\""),
+        "{}",
+        records[0].payload
+    );
 }

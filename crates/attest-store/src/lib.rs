@@ -3,10 +3,15 @@
 //! Implementations (SQLite now, PostgreSQL for the server) are held to one shared
 //! [`conformance`] suite (feature `conformance`), so callers never depend on a backend.
 //!
+//! Every write also appends entries to the evidence ledger (`docs/ledger.md`) in the same
+//! transaction — `evidence.added`, `scan.run`, `result.changed` — and, when the store has the
+//! organisation's signing key, ends with a signed checkpoint.
+//!
 //! History is kept as state intervals: a [`ResultInterval`] opens when a check's status on a
 //! resource changes, and identical observations only extend its `last_seen`. A year of hourly
 //! runs then costs what the changes cost, not what the observations cost.
 
+use attest_ledger::{Checkpoint, Entry};
 use attest_model::{CheckResult, EvidenceRecord, NewEvidence, ResultInterval, RunRecord};
 use sha2::{Digest, Sha256};
 
@@ -88,6 +93,18 @@ pub trait Store: Send + Sync {
         check: &str,
         resource: &str,
     ) -> Result<Vec<ResultInterval>, StoreError>;
+
+    /// Every ledger entry with its payload, in order, and every checkpoint.
+    fn ledger(&self) -> Result<(Vec<LedgerRecord>, Vec<Checkpoint>), StoreError>;
+}
+
+/// A ledger entry and the canonical JSON payload it hashes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerRecord {
+    /// The entry.
+    pub entry: Entry,
+    /// Its payload: canonical JSON (sorted keys, no spaces).
+    pub payload: String,
 }
 
 /// SHA-256 of `content`, lowercase hex: the address of an object.

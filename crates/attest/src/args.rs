@@ -86,6 +86,8 @@ pub(crate) enum Command {
     Scan(ScanArgs),
     /// Scan this host, then assess readiness and write the readiness report
     Assess(AssessArgs),
+    /// Verify the evidence ledger (chain, signed checkpoints, payloads) and every evidence file
+    Verify(VerifyArgs),
     /// Reports: readiness
     #[command(subcommand)]
     Report(ReportCommand),
@@ -364,6 +366,14 @@ pub(crate) struct AssessArgs {
         value_name = "FILE"
     )]
     pub(crate) output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// The organisation's public key: 64 hex digits, or a file holding them (default: the
+    /// store's keys/ledger.pub)
+    #[arg(long, value_name = "KEY")]
+    pub(crate) public_key: Option<String>,
 }
 
 #[derive(Debug, Args)]

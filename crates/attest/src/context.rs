@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use attest_catalog::CheckSources;
 use attest_diagnostics::has_errors;
 use attest_engine::CheckEngine;
+use attest_ledger::SigningKey;
 use attest_store_sqlite::SqliteStore;
 use attest_workspace::Workspace;
 use jiff::Zoned;
@@ -102,13 +103,70 @@ pub(crate) fn store_dir(global: &GlobalArgs, workspace: &Workspace) -> anyhow::R
     Ok(dirs.data_dir().to_path_buf())
 }
 
-/// Opens the store for `workspace`.
+/// Opens the store for `workspace`, with the organisation's ledger key (created on first use).
 pub(crate) fn open_store(
     global: &GlobalArgs,
     workspace: &Workspace,
 ) -> anyhow::Result<SqliteStore> {
     let dir = store_dir(global, workspace)?;
-    SqliteStore::open(&dir).with_context(|| format!("cannot open the store in {}", dir.display()))
+    let store = SqliteStore::open(&dir)
+        .with_context(|| format!("cannot open the store in {}", dir.display()))?;
+    Ok(store.with_signing_key(signing_key(&dir)?))
+}
+
+/// Path of the ledger signing key in a store folder; the public key is beside it (`.pub`).
+pub(crate) fn key_path(store_dir: &Path) -> PathBuf {
+    store_dir.join("keys").join("ledger.key")
+}
+
+/// Loads the ledger signing key of `store_dir`, creating it (mode 0600) if there is none.
+pub(crate) fn signing_key(store_dir: &Path) -> anyhow::Result<SigningKey> {
+    use fs_err::os::unix::fs::OpenOptionsExt as _;
+    use std::io::Write as _;
+    use std::os::unix::fs::PermissionsExt as _;
+    let path = key_path(store_dir);
+    match fs_err::metadata(&path) {
+        Ok(meta) => {
+            if meta.permissions().mode() & 0o077 != 0 {
+                return Err(Failure::input(format!(
+                    "{} is readable by others (mode {:04o}); run `chmod 600 {}`",
+                    path.display(),
+                    meta.permissions().mode() & 0o7777,
+                    path.display()
+                )));
+            }
+            let text = fs_err::read_to_string(&path)?;
+            let seed: [u8; 32] = hex::decode(text.trim())
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| {
+                    Failure::input(format!(
+                        "{} is not a ledger key (64 hex digits)",
+                        path.display()
+                    ))
+                })?;
+            Ok(SigningKey::from_seed(seed))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = SigningKey::generate()?;
+            let dir = path.parent().unwrap_or(store_dir);
+            fs_err::create_dir_all(dir)?;
+            fs_err::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+            let mut file = fs_err::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)?;
+            file.write_all(hex::encode(key.to_seed()).as_bytes())?;
+            file.sync_all()?;
+            fs_err::write(
+                path.with_extension("pub"),
+                format!("{}\n", key.public().to_hex()),
+            )?;
+            Ok(key)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Today in the local time zone.

@@ -7,8 +7,7 @@ use std::process::ExitCode;
 pub(crate) enum ExitStatus {
     /// The command did its job.
     Success,
-    /// The command did its job and found what `--fail-on` asks to fail on.
-    #[allow(dead_code, reason = "returned by commands with --fail-on")]
+    /// The command did its job and found what `--fail-on` asks to fail on (or tampering).
     Findings,
     /// Bad usage or bad input, or Attest could not do its job.
     Error,

@@ -26,6 +26,13 @@ pub(crate) fn run(args: &InitArgs) -> anyhow::Result<ExitStatus> {
     };
     match attest_workspace::init(&args.dir, &options) {
         Ok(written) => {
+            // The organisation's ledger key: checkpoints are signed with it from the first write.
+            let key = crate::context::signing_key(&args.dir.join(".attest"))?;
+            printer::note(&format!(
+                "Created the ledger signing key in {} (public key {}).",
+                crate::context::key_path(&args.dir.join(".attest")).display(),
+                key.public().to_hex()
+            ));
             printer::note(&format!(
                 "Created an Attest workspace in {} ({} files): attest.toml, controls/ ({} families), schemas/.",
                 args.dir.display(),

@@ -11,6 +11,7 @@ mod report;
 mod scan;
 mod status;
 mod validate;
+mod verify;
 
 use clap::CommandFactory as _;
 
@@ -31,6 +32,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Checks(command) => checks::run(global, &command),
         Command::Scan(args) => scan::run(global, &args),
         Command::Assess(args) => assess::run(global, &args),
+        Command::Verify(args) => verify::run(global, &args),
         Command::Report(command) => report::run(global, &command),
         Command::Completions(args) => completions(&args),
     }

@@ -395,3 +395,127 @@ fn killing_writers_mid_write_loses_no_acknowledged_evidence() {
         .assert()
         .success();
 }
+
+#[test]
+fn verify_detects_tampered_ledger_rows_evidence_files_and_keys() {
+    let sandbox = Sandbox::with_workspace();
+    let key = sandbox.path().join(".attest/keys/ledger.key");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&fs_err::metadata(&key).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "init creates the key private");
+    let (control, _) = manual_control(&sandbox);
+    let file = sandbox.write("review.txt", "signed review");
+    sandbox
+        .attest(&[
+            "evidence",
+            "add",
+            file.to_str().unwrap(),
+            "--control",
+            &control,
+        ])
+        .assert()
+        .success();
+    sandbox
+        .attest(&[
+            "evidence",
+            "add",
+            file.to_str().unwrap(),
+            "--control",
+            &control,
+            "--note",
+            "again",
+        ])
+        .assert()
+        .success();
+    let ok = sandbox.attest(&["verify"]).output().unwrap();
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    assert!(
+        stderr(&ok).contains("ledger: 2 entries, 2 checkpoints, signed through entry 2"),
+        "{}",
+        stderr(&ok)
+    );
+    assert!(
+        stderr(&ok).contains("evidence: 2 files verified"),
+        "{}",
+        stderr(&ok)
+    );
+
+    // A payload edited in the database.
+    let db = rusqlite::Connection::open(sandbox.path().join(".attest/attest.db")).unwrap();
+    db.execute(
+        "UPDATE ledger SET payload = replace(payload, 'again', 'other') WHERE seq = 2",
+        [],
+    )
+    .unwrap();
+    let tampered = sandbox.attest(&["verify"]).output().unwrap();
+    assert_eq!(tampered.status.code(), Some(1));
+    assert!(
+        stderr(&tampered).contains("entry 2: its payload does not match its hash"),
+        "{}",
+        stderr(&tampered)
+    );
+    db.execute(
+        "UPDATE ledger SET payload = replace(payload, 'other', 'again') WHERE seq = 2",
+        [],
+    )
+    .unwrap();
+
+    // Another key: the signatures no longer verify.
+    let fresh = Sandbox::with_workspace();
+    let other = fs_err::read_to_string(fresh.path().join(".attest/keys/ledger.pub")).unwrap();
+    let swapped = sandbox
+        .attest(&["verify", "--public-key", other.trim()])
+        .output()
+        .unwrap();
+    assert_eq!(swapped.status.code(), Some(1));
+    assert!(
+        stderr(&swapped)
+            .contains("checkpoint at entry 1: the signature does not verify with this public key"),
+        "{}",
+        stderr(&swapped)
+    );
+
+    // An entry removed.
+    db.execute("DELETE FROM ledger WHERE seq = 1", []).unwrap();
+    let deleted = sandbox.attest(&["verify"]).output().unwrap();
+    assert_eq!(deleted.status.code(), Some(1));
+    assert!(
+        stderr(&deleted).contains("entry 2: expected entry 1"),
+        "{}",
+        stderr(&deleted)
+    );
+}
+
+#[test]
+fn verify_detects_an_edited_evidence_file() {
+    let sandbox = Sandbox::with_workspace();
+    let (control, _) = manual_control(&sandbox);
+    let file = sandbox.write("review.txt", "signed review");
+    sandbox
+        .attest(&[
+            "evidence",
+            "add",
+            file.to_str().unwrap(),
+            "--control",
+            &control,
+        ])
+        .assert()
+        .success();
+    let listed = sandbox.json(&["evidence", "list", "--format", "json"]);
+    let sha = listed[0]["sha256"].as_str().unwrap().to_owned();
+    let object = sandbox
+        .path()
+        .join(".attest/objects")
+        .join(&sha[..2])
+        .join(&sha[2..]);
+    fs_err::write(&object, "forged review").unwrap();
+    let output = sandbox.attest(&["verify"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains(&format!(
+            "evidence: TAMPERED — evidence #1 ({control}, review.txt): object {sha} is corrupt"
+        )),
+        "{}",
+        stderr(&output)
+    );
+}
