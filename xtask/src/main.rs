@@ -32,6 +32,14 @@ fn generated() -> Vec<(PathBuf, String)> {
     ));
     schemas.push(("scan.schema.json", attest_report::results::scan_schema()));
     schemas.push((
+        "type1-report.schema.json",
+        schemars::schema_for!(attest_report::type1::Type1Report).to_value(),
+    ));
+    schemas.push((
+        "type2-report.schema.json",
+        schemars::schema_for!(attest_report::type2::Type2Report).to_value(),
+    ));
+    schemas.push((
         "check.schema.json",
         schemars::schema_for!(attest_model::CheckMeta).to_value(),
     ));

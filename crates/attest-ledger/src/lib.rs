@@ -27,8 +27,6 @@
     clippy::arithmetic_side_effects
 )]
 
-use std::collections::BTreeMap;
-
 use ed25519_dalek::{Signer as _, Verifier as _};
 use sha2::{Digest, Sha256};
 
@@ -68,8 +66,42 @@ impl Entry {
 
     /// The entry's hash.
     pub fn hash(&self) -> Hash {
-        Sha256::digest(self.canonical().as_bytes()).into()
+        entry_hash(
+            self.seq,
+            self.time,
+            &self.kind,
+            &self.payload_sha256,
+            &self.prev,
+        )
     }
+}
+
+/// The hash of an entry with these fields: SHA-256 of [`Entry::canonical`], computed without
+/// building the text (verification hashes millions of entries).
+pub fn entry_hash(seq: u64, time: i64, kind: &str, payload_sha256: &Hash, prev: &Hash) -> Hash {
+    let mut numbers = itoa::Buffer::new();
+    let mut hasher = Sha256::new();
+    hasher.update(b"attest-ledger-entry-v1\n");
+    hasher.update(numbers.format(seq).as_bytes());
+    hasher.update(b"\n");
+    hasher.update(numbers.format(time).as_bytes());
+    hasher.update(b"\n");
+    hasher.update(kind.as_bytes());
+    hasher.update(b"\n");
+    let mut hex_digits = [0_u8; 64];
+    for hash in [payload_sha256, prev] {
+        // A 32-byte hash always fits 64 hex digits.
+        if hex::encode_to_slice(hash, &mut hex_digits).is_ok() {
+            hasher.update(hex_digits);
+        }
+        hasher.update(b"\n");
+    }
+    hasher.finalize().into()
+}
+
+/// SHA-256 of a payload.
+pub fn payload_hash(payload: &[u8]) -> Hash {
+    Sha256::digest(payload).into()
 }
 
 /// A signed statement that the chain up to `seq` has hash `head`.
@@ -134,6 +166,22 @@ impl SigningKey {
         PublicKey(self.0.verifying_key())
     }
 
+    /// Signs a checkpoint saying that entry `seq` hashes to `head`.
+    pub fn checkpoint(&self, seq: u64, head: Hash, time: i64) -> Checkpoint {
+        let signature = self.sign(&Checkpoint::message(seq, &head, time));
+        Checkpoint {
+            seq,
+            head,
+            time,
+            signature,
+        }
+    }
+
+    /// Signs arbitrary bytes (an auditor package's manifest).
+    pub fn sign_bytes(&self, message: &[u8]) -> [u8; 64] {
+        self.0.sign(message).to_bytes()
+    }
+
     fn sign(&self, message: &str) -> [u8; 64] {
         self.0.sign(message.as_bytes()).to_bytes()
     }
@@ -154,6 +202,12 @@ impl PublicKey {
         ed25519_dalek::VerifyingKey::from_bytes(&bytes)
             .map(PublicKey)
             .map_err(|_| LedgerError::BadKey)
+    }
+
+    /// Whether `signature` is this key's signature of `message`.
+    pub fn verifies_bytes(&self, message: &[u8], signature: &[u8; 64]) -> bool {
+        let signature = ed25519_dalek::Signature::from_bytes(signature);
+        self.0.verify(message, &signature).is_ok()
     }
 
     fn verifies(&self, message: &str, signature: &[u8; 64]) -> bool {
@@ -214,7 +268,7 @@ impl Ledger {
             seq,
             time,
             kind: kind.to_owned(),
-            payload_sha256: Sha256::digest(payload).into(),
+            payload_sha256: payload_hash(payload),
             prev,
         });
         self.entries.last().ok_or(LedgerError::Empty)
@@ -229,14 +283,7 @@ impl Ledger {
 
 /// Signs a checkpoint at `entry`.
 pub fn sign_checkpoint(key: &SigningKey, entry: &Entry, time: i64) -> Checkpoint {
-    let head = entry.hash();
-    let signature = key.sign(&Checkpoint::message(entry.seq, &head, time));
-    Checkpoint {
-        seq: entry.seq,
-        head,
-        time,
-        signature,
-    }
+    key.checkpoint(entry.seq, entry.hash(), time)
 }
 
 /// What a successful verification established.
@@ -291,6 +338,20 @@ pub enum Broken {
         /// The missing entry.
         seq: u64,
     },
+    /// An entry no longer hashes to the value recorded for it when it was appended.
+    #[error(
+        "entry {seq}: its content no longer hashes to the value recorded when it was appended; the entry was changed"
+    )]
+    Altered {
+        /// The entry.
+        seq: u64,
+    },
+    /// An entry's payload is gone from the store.
+    #[error("entry {seq}: its payload is missing from the store")]
+    MissingPayload {
+        /// The entry.
+        seq: u64,
+    },
     /// A payload's hash differs from the one the entry records.
     #[error("entry {seq}: its payload does not match its hash; the payload was changed")]
     Payload {
@@ -308,6 +369,8 @@ impl Broken {
             | Broken::Signature { seq }
             | Broken::Head { seq }
             | Broken::Missing { seq }
+            | Broken::Altered { seq }
+            | Broken::MissingPayload { seq }
             | Broken::Payload { seq } => *seq,
         }
     }
@@ -319,7 +382,11 @@ pub fn verify(
     checkpoints: &[Checkpoint],
     key: &PublicKey,
 ) -> Result<Verified, Broken> {
-    verify_range(entries, checkpoints, key, 1, GENESIS, true)
+    let mut verifier = Verifier::whole(key, checkpoints.to_vec());
+    for entry in entries {
+        verifier.push(entry)?;
+    }
+    verifier.finish()
 }
 
 /// Verifies a segment that starts at entry `first_seq` whose predecessor hashes to `anchor`
@@ -331,84 +398,169 @@ pub fn verify_segment(
     first_seq: u64,
     anchor: Hash,
 ) -> Result<Verified, Broken> {
-    verify_range(entries, checkpoints, key, first_seq, anchor, false)
+    let mut verifier = Verifier::segment(key, checkpoints.to_vec(), first_seq, anchor);
+    for entry in entries {
+        verifier.push(entry)?;
+    }
+    verifier.finish()
 }
 
-/// `whole`: a checkpoint past the last entry means entries were cut off; in a segment it
-/// belongs to a later period.
-fn verify_range(
-    entries: &[Entry],
-    checkpoints: &[Checkpoint],
-    key: &PublicKey,
+/// Verifies entries one at a time, in order, so a ledger of any length is checked in
+/// constant memory. Each checkpoint is checked (signature, then head) when its entry passes.
+#[derive(Debug)]
+pub struct Verifier<'k> {
+    key: &'k PublicKey,
+    /// Sorted by `seq`.
+    checkpoints: Vec<Checkpoint>,
+    next_checkpoint: usize,
     first_seq: u64,
-    anchor: Hash,
+    expected: u64,
+    prev: Hash,
     whole: bool,
-) -> Result<Verified, Broken> {
-    let mut hashes: BTreeMap<u64, Hash> = BTreeMap::new();
-    let mut expected = first_seq;
-    let mut prev = anchor;
-    for entry in entries {
-        if entry.seq != expected {
-            return Err(Broken::Sequence {
-                expected,
-                found: entry.seq,
-            });
+    signed_through: u64,
+    checked: u64,
+}
+
+impl<'k> Verifier<'k> {
+    /// A verifier of a whole ledger, from entry 1.
+    pub fn whole(key: &'k PublicKey, checkpoints: Vec<Checkpoint>) -> Self {
+        Self::new(key, checkpoints, 1, GENESIS, true)
+    }
+
+    /// A verifier of a segment starting at `first_seq`, whose predecessor hashes to `anchor`.
+    pub fn segment(
+        key: &'k PublicKey,
+        checkpoints: Vec<Checkpoint>,
+        first_seq: u64,
+        anchor: Hash,
+    ) -> Self {
+        Self::new(key, checkpoints, first_seq, anchor, false)
+    }
+
+    fn new(
+        key: &'k PublicKey,
+        mut checkpoints: Vec<Checkpoint>,
+        first_seq: u64,
+        anchor: Hash,
+        whole: bool,
+    ) -> Self {
+        checkpoints.sort_by_key(|c| c.seq);
+        Verifier {
+            key,
+            checkpoints,
+            next_checkpoint: 0,
+            first_seq,
+            expected: first_seq,
+            prev: anchor,
+            whole,
+            signed_through: 0,
+            checked: 0,
         }
-        if entry.prev != prev {
+    }
+
+    /// The number the next entry must carry.
+    pub fn expected_seq(&self) -> u64 {
+        self.expected
+    }
+
+    /// The hash of the last entry pushed (the anchor before the first).
+    pub fn head(&self) -> Hash {
+        self.prev
+    }
+
+    /// Checks the next entry and returns its hash.
+    pub fn push(&mut self, entry: &Entry) -> Result<Hash, Broken> {
+        if entry.seq == self.expected && entry.prev != self.prev {
             return Err(Broken::Chain { seq: entry.seq });
         }
-        prev = entry.hash();
-        hashes.insert(entry.seq, prev);
-        expected = expected.saturating_add(1);
+        self.push_fields(entry.seq, entry.time, &entry.kind, &entry.payload_sha256)
     }
-    let mut ordered: Vec<&Checkpoint> = checkpoints.iter().collect();
-    ordered.sort_by_key(|c| c.seq);
-    let mut signed_through = 0;
-    for checkpoint in &ordered {
-        if !key.verifies(
-            &Checkpoint::message(checkpoint.seq, &checkpoint.head, checkpoint.time),
-            &checkpoint.signature,
-        ) {
-            return Err(Broken::Signature {
-                seq: checkpoint.seq,
+
+    /// Checks the next entry given by its fields, chaining it to the entry before, and
+    /// returns its hash (for stores that recompute `prev` rather than keep it).
+    pub fn push_fields(
+        &mut self,
+        seq: u64,
+        time: i64,
+        kind: &str,
+        payload_sha256: &Hash,
+    ) -> Result<Hash, Broken> {
+        if seq != self.expected {
+            return Err(Broken::Sequence {
+                expected: self.expected,
+                found: seq,
             });
         }
-        match hashes.get(&checkpoint.seq) {
-            Some(hash) if *hash == checkpoint.head => {
-                signed_through = signed_through.max(checkpoint.seq);
+        let hash = entry_hash(seq, time, kind, payload_sha256, &self.prev);
+        let entry_seq = seq;
+        self.prev = hash;
+        self.expected = self.expected.saturating_add(1);
+        while let Some(checkpoint) = self.checkpoints.get(self.next_checkpoint) {
+            if checkpoint.seq > entry_seq {
+                break;
             }
-            Some(_) => {
-                return Err(Broken::Head {
-                    seq: checkpoint.seq,
-                });
+            self.checked = self.checked.saturating_add(1);
+            check_signature(self.key, checkpoint)?;
+            if checkpoint.seq == entry_seq {
+                if checkpoint.head != hash {
+                    return Err(Broken::Head { seq: entry_seq });
+                }
+                self.signed_through = entry_seq;
             }
-            None if checkpoint.seq >= first_seq && (whole || checkpoint.seq < expected) => {
+            // A checkpoint before the first entry belongs to an earlier period.
+            self.next_checkpoint = self.next_checkpoint.saturating_add(1);
+        }
+        Ok(hash)
+    }
+
+    /// Checks the checkpoints past the last entry and says what was established.
+    pub fn finish(mut self) -> Result<Verified, Broken> {
+        for checkpoint in self
+            .checkpoints
+            .get(self.next_checkpoint..)
+            .unwrap_or_default()
+        {
+            self.checked = self.checked.saturating_add(1);
+            check_signature(self.key, checkpoint)?;
+            // In a whole ledger a checkpoint past the end means entries were cut off; after a
+            // segment it belongs to a later period.
+            if self.whole {
                 return Err(Broken::Missing {
                     seq: checkpoint.seq,
                 });
             }
-            // Checkpoints outside a segment belong to other periods.
-            None => {}
         }
+        let count = self.expected.saturating_sub(self.first_seq);
+        let last = self.expected.saturating_sub(1);
+        Ok(Verified {
+            entries: count,
+            checkpoints: self.checked,
+            signed_through: self.signed_through,
+            unsigned_tail: if count == 0 {
+                0
+            } else {
+                last.saturating_sub(self.signed_through.max(self.first_seq.saturating_sub(1)))
+            },
+        })
     }
-    let count = entries.len() as u64;
-    let last = first_seq.saturating_add(count).saturating_sub(1);
-    Ok(Verified {
-        entries: count,
-        checkpoints: ordered.len() as u64,
-        signed_through,
-        unsigned_tail: if count == 0 {
-            0
-        } else {
-            last.saturating_sub(signed_through.max(first_seq.saturating_sub(1)))
-        },
-    })
+}
+
+fn check_signature(key: &PublicKey, checkpoint: &Checkpoint) -> Result<(), Broken> {
+    if key.verifies(
+        &Checkpoint::message(checkpoint.seq, &checkpoint.head, checkpoint.time),
+        &checkpoint.signature,
+    ) {
+        Ok(())
+    } else {
+        Err(Broken::Signature {
+            seq: checkpoint.seq,
+        })
+    }
 }
 
 /// Checks that `payload` is the one entry `entry` records.
 pub fn check_payload(entry: &Entry, payload: &[u8]) -> Result<(), Broken> {
-    let actual: Hash = Sha256::digest(payload).into();
-    if actual == entry.payload_sha256 {
+    if payload_hash(payload) == entry.payload_sha256 {
         Ok(())
     } else {
         Err(Broken::Payload { seq: entry.seq })

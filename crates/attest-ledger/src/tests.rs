@@ -269,7 +269,7 @@ proptest! {
         match broken {
             Broken::Chain { seq } | Broken::Sequence { found: seq, .. } => prop_assert!(seq <= touched + 1, "{t:?}: {broken}"),
             Broken::Head { seq } | Broken::Missing { seq } => prop_assert!(seq >= touched.saturating_sub(1), "{t:?}: {broken}"),
-            Broken::Signature { .. } | Broken::Payload { .. } => {}
+            Broken::Signature { .. } | Broken::Payload { .. } | Broken::Altered { .. } | Broken::MissingPayload { .. } => {}
         }
     }
 }

@@ -24,7 +24,7 @@ pub use control::{Control, ControlKind, EvidenceRequirement, Family, Frequency, 
 pub use criterion::{Category, Criterion};
 pub use evidence::{EvidenceRecord, Freshness, NewEvidence};
 pub use result::{CheckResult, ResultInterval, RunRecord, Status};
-pub use scope::{AuditType, Period, Scope};
+pub use scope::{AuditType, Monitoring, Period, SampleSizes, Scope};
 
 /// A value that is not one of the allowed names of an enumeration.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

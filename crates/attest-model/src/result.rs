@@ -1,6 +1,6 @@
 //! Check results and their history as state intervals.
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -51,7 +51,7 @@ pub struct ResultInterval {
     pub status: Status,
     /// Severity of the check.
     pub severity: Severity,
-    /// Message of the first observation of the interval.
+    /// Message of the first observation of the interval (later identical outcomes keep it).
     pub message: String,
     /// First observation (RFC 3339).
     #[schemars(with = "String")]
@@ -72,4 +72,8 @@ pub struct RunRecord {
     pub target: String,
     /// When the run observed the results.
     pub observed_at: Timestamp,
+    /// The longest silence since the target's previous run that still counts as continuous
+    /// monitoring; after a longer one every interval of the target starts afresh, so the
+    /// silence shows as a gap.
+    pub max_gap: SignedDuration,
 }

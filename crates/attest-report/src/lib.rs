@@ -4,8 +4,17 @@
 //! [`ReadinessReport`]; [`render`] writes it as JSON, Markdown or one self-contained HTML
 //! file (inline CSS and SVG, no external assets).
 
+mod audit;
+pub mod design;
 pub mod readiness;
 pub mod results;
+pub mod sample;
+pub mod type1;
+pub mod type2;
+
+pub use audit::{
+    render_type1, render_type2, type1_matrix_csv, type2_exceptions_csv, type2_matrix_csv,
+};
 
 pub use readiness::{ReadinessInput, ReadinessReport, assess};
 
@@ -20,6 +29,8 @@ pub enum ReportFormat {
     Markdown,
     /// JSON with a published schema.
     Json,
+    /// Comma-separated values: the control matrix.
+    Csv,
 }
 
 /// Why a report could not be rendered.
@@ -33,7 +44,7 @@ pub enum RenderError {
     Json(#[from] serde_json::Error),
 }
 
-const STYLE: &str = include_str!("../templates/style.css");
+pub(crate) const STYLE: &str = include_str!("../templates/style.css");
 
 fn environment() -> Result<Environment<'static>, minijinja::Error> {
     let mut env = Environment::new();
@@ -57,6 +68,7 @@ pub fn render(report: &ReadinessReport, format: ReportFormat) -> Result<String, 
             text.push('\n');
             return Ok(text);
         }
+        ReportFormat::Csv => return Ok(audit::readiness_csv(report)),
         ReportFormat::Html => "readiness.html",
         ReportFormat::Markdown => "readiness.md",
     };

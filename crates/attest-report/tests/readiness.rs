@@ -65,6 +65,8 @@ fn control(
 fn workspace() -> Workspace {
     Workspace {
         root: None,
+        monitoring: attest_model::Monitoring::default(),
+        sampling: attest_model::SampleSizes::default(),
         organisation: "Example | Ltd".into(),
         scope: Scope {
             audit_type: AuditType::Type2,

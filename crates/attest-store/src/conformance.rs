@@ -1,7 +1,8 @@
 //! The conformance suite every [`Store`] implementation must pass.
 //!
 //! A backend runs it with [`store_conformance_tests!`](crate::store_conformance_tests), giving
-//! an expression that makes a fresh, empty store (and a guard that keeps it alive):
+//! an expression that makes a fresh, empty store signing with [`KEY_SEED`] (and a guard that
+//! keeps it alive):
 //!
 //! ```text
 //! attest_store::store_conformance_tests!(fresh_sqlite_store());
@@ -11,20 +12,32 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::missing_panics_doc,
-    reason = "a test suite: failing means panicking"
+    clippy::cast_possible_wrap,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "a test suite: failing means panicking; arithmetic on small known values"
 )]
 
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+
+use attest_ledger::{GENESIS, SigningKey};
 use attest_model::{CheckResult, NewEvidence, RunRecord, Severity, Status};
-use jiff::Timestamp;
 use jiff::civil::date;
+use jiff::{SignedDuration, Timestamp};
 
-use crate::{Store, StoreError, object_address};
+use crate::verify::{HistoryCheck, verify_store};
+use crate::{RunDelta, RunResults, Store, StoreError, ledger_records, object_address};
 
-/// Generates one `#[test]` per conformance case; `$make` yields `(store, guard)`.
+/// The seed of the signing key conformance stores are made with.
+pub const KEY_SEED: [u8; 32] = [7; 32];
+
+/// Generates one `#[test]` per conformance case; `$make` yields `(store, guard)`, a fresh
+/// store signing with [`KEY_SEED`], each time it is evaluated.
 #[macro_export]
 macro_rules! store_conformance_tests {
     ($make:expr) => {
-        $crate::store_conformance_tests!(@cases $make;
+        $crate::store_conformance_tests!(@one $make;
             objects_are_content_addressed,
             missing_and_malformed_addresses_are_errors,
             evidence_round_trips_in_order,
@@ -33,10 +46,26 @@ macro_rules! store_conformance_tests {
             a_status_change_opens_a_new_interval,
             current_results_come_from_the_latest_run_of_each_target,
             a_run_without_results_is_recorded,
+            a_silence_longer_than_max_gap_is_a_gap,
+            a_result_no_longer_observed_is_gone_until_it_returns,
+            runs_out_of_order_and_duplicate_results_are_refused,
             writes_append_a_verifiable_ledger,
+            a_batch_of_runs_is_one_write_with_one_checkpoint,
+            events_are_appended_and_found,
+            runs_are_counted_and_drawn_by_position,
+            intervals_are_visited_by_time,
+            the_ledger_replays_to_the_stored_history,
         );
+        #[test]
+        fn imported_deltas_write_what_recorded_runs_write() {
+            let (recorded, _a) = $make;
+            let (imported, _b) = $make;
+            $crate::conformance::imported_deltas_write_what_recorded_runs_write(
+                &*recorded, &*imported,
+            );
+        }
     };
-    (@cases $make:expr; $($case:ident),+ $(,)?) => {
+    (@one $make:expr; $($case:ident),+ $(,)?) => {
         $(
             #[test]
             fn $case() {
@@ -66,7 +95,12 @@ fn run(target: &str, seconds: i64) -> RunRecord {
         source: "host".to_owned(),
         target: target.to_owned(),
         observed_at: at(seconds),
+        max_gap: SignedDuration::from_hours(2),
     }
+}
+
+fn public() -> attest_ledger::PublicKey {
+    SigningKey::from_seed(KEY_SEED).public()
 }
 
 /// Same content, same address, one copy; content reads back intact.
@@ -168,31 +202,19 @@ pub fn identical_results_extend_one_interval(store: &dyn Store) {
 /// A changed status closes the open interval and opens a new one.
 pub fn a_status_change_opens_a_new_interval(store: &dyn Store) {
     let check = "host.ssh.root_login_disabled";
-    store
-        .record_run(
-            &run("web-1", 0),
-            &[result(check, "web-1/sshd", Status::Pass)],
-        )
-        .unwrap();
-    store
-        .record_run(
-            &run("web-1", 3600),
-            &[result(check, "web-1/sshd", Status::Pass)],
-        )
-        .unwrap();
-    let changed = store
-        .record_run(
-            &run("web-1", 7200),
-            &[result(check, "web-1/sshd", Status::Fail)],
-        )
-        .unwrap();
-    assert_eq!((changed.opened, changed.extended), (1, 0));
-    store
-        .record_run(
-            &run("web-1", 10_800),
-            &[result(check, "web-1/sshd", Status::Pass)],
-        )
-        .unwrap();
+    for (seconds, status) in [
+        (0, Status::Pass),
+        (3600, Status::Pass),
+        (7200, Status::Fail),
+        (10_800, Status::Pass),
+    ] {
+        store
+            .record_run(
+                &run("web-1", seconds),
+                &[result(check, "web-1/sshd", status)],
+            )
+            .unwrap();
+    }
     let history = store.history("web-1", check, "web-1/sshd").unwrap();
     let summary: Vec<_> = history
         .iter()
@@ -246,51 +268,424 @@ pub fn current_results_come_from_the_latest_run_of_each_target(store: &dyn Store
     );
 }
 
-/// A run with no results is still a run: it ids and leaves history alone.
+/// A run with no results is still a run: it has an id and leaves history alone.
 pub fn a_run_without_results_is_recorded(store: &dyn Store) {
     let first = store.record_run(&run("web-1", 0), &[]).unwrap();
     let second = store.record_run(&run("web-1", 60), &[]).unwrap();
     assert!(second.run_id > first.run_id);
     assert_eq!((second.opened, second.extended), (0, 0));
     assert!(store.current_results().unwrap().is_empty());
+    let targets = store.targets().unwrap();
+    assert_eq!(targets.len(), 1);
+    assert_eq!(
+        (targets[0].runs, targets[0].first_seen, targets[0].last_seen),
+        (2, Some(at(0)), Some(at(60)))
+    );
 }
 
-/// Every write appends ledger entries whose chain verifies and whose payloads match.
+/// A silence longer than the run's `max_gap` ends every interval of the target; the next run
+/// starts new ones with the same status, so the silence is a visible gap.
+pub fn a_silence_longer_than_max_gap_is_a_gap(store: &dyn Store) {
+    let results = [result("c", "web-1/r", Status::Pass)];
+    store.record_run(&run("web-1", 0), &results).unwrap();
+    store.record_run(&run("web-1", 3600), &results).unwrap();
+    // Exactly max_gap later: still continuous.
+    store.record_run(&run("web-1", 3 * 3600), &results).unwrap();
+    // Five hours of silence.
+    let after = store.record_run(&run("web-1", 8 * 3600), &results).unwrap();
+    assert_eq!(
+        (after.opened, after.extended, after.resumed),
+        (0, 0, 1),
+        "an unchanged result after a gap is resumed, not changed"
+    );
+    store.record_run(&run("web-1", 9 * 3600), &results).unwrap();
+    let history = store.history("web-1", "c", "web-1/r").unwrap();
+    let summary: Vec<_> = history
+        .iter()
+        .map(|i| (i.status, i.first_seen, i.last_seen, i.observations))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (Status::Pass, at(0), at(3 * 3600), 3),
+            (Status::Pass, at(8 * 3600), at(9 * 3600), 2),
+        ]
+    );
+}
+
+/// A series a run does not observe is gone (its interval ends at the run before); when it is
+/// observed again it starts a new interval, even with the same status.
+pub fn a_result_no_longer_observed_is_gone_until_it_returns(store: &dyn Store) {
+    let a = result("c", "web-1/a", Status::Pass);
+    let b = result("c", "web-1/b", Status::Pass);
+    store
+        .record_run(&run("web-1", 0), &[a.clone(), b.clone()])
+        .unwrap();
+    let without = store
+        .record_run(&run("web-1", 3600), std::slice::from_ref(&a))
+        .unwrap();
+    assert_eq!((without.gone, without.extended), (1, 1));
+    let back = store.record_run(&run("web-1", 7200), &[a, b]).unwrap();
+    assert_eq!((back.opened, back.extended, back.gone), (1, 1, 0));
+    let history = store.history("web-1", "c", "web-1/b").unwrap();
+    let summary: Vec<_> = history
+        .iter()
+        .map(|i| (i.first_seen, i.last_seen, i.observations))
+        .collect();
+    assert_eq!(summary, vec![(at(0), at(0), 1), (at(7200), at(7200), 1)]);
+}
+
+/// Runs of a target must arrive in time order, and a run must not report a series twice;
+/// a refused run writes nothing.
+pub fn runs_out_of_order_and_duplicate_results_are_refused(store: &dyn Store) {
+    let ok = [result("c", "r", Status::Pass)];
+    store.record_run(&run("web-1", 3600), &ok).unwrap();
+    let (before, _) = ledger_len(store);
+    assert!(matches!(
+        store.record_run(&run("web-1", 0), &ok),
+        Err(StoreError::OutOfOrder { .. })
+    ));
+    let twice = [
+        result("c", "r", Status::Pass),
+        result("c", "r", Status::Fail),
+    ];
+    assert!(matches!(
+        store.record_run(&run("web-1", 7200), &twice),
+        Err(StoreError::InvalidRun(_))
+    ));
+    assert_eq!(ledger_len(store).0, before, "a refused run appends nothing");
+    assert_eq!(store.targets().unwrap()[0].runs, 1);
+    // Other targets are independent in time.
+    store.record_run(&run("db-1", 0), &ok).unwrap();
+}
+
+fn ledger_len(store: &dyn Store) -> (u64, Vec<String>) {
+    let mut n = 0;
+    let mut kinds = Vec::new();
+    store
+        .visit_ledger(1, &mut |e| {
+            n += 1;
+            kinds.push(e.kind.to_owned());
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    (n, kinds)
+}
+
+/// Every write appends ledger entries, signs a checkpoint, and the whole verifies.
 pub fn writes_append_a_verifiable_ledger(store: &dyn Store) {
+    store.put_object(b"AC-02-1").unwrap();
     store.add_evidence(&evidence("AC-02", None, 1)).unwrap();
     let results = [
         result("host.kernel.aslr", "web-1/kernel", Status::Pass),
         result("host.ssh.x", "web-1/sshd", Status::Fail),
     ];
     store.record_run(&run("web-1", 0), &results).unwrap();
-    store.record_run(&run("web-1", 3600), &results).unwrap();
-    let (records, _) = store.ledger().unwrap();
+    store
+        .record_run(&run("web-1", 3600), &results[..1])
+        .unwrap();
+    let records = ledger_records(store, 1, GENESIS).unwrap();
     let kinds: Vec<&str> = records.iter().map(|r| r.entry.kind.as_str()).collect();
     assert_eq!(
         kinds,
         [
             "evidence.added",
+            "scan.run",
             "result.changed",
             "result.changed",
             "scan.run",
-            "scan.run"
+            "result.gone",
         ]
     );
-    let entries: Vec<attest_ledger::Entry> = records.iter().map(|r| r.entry.clone()).collect();
-    let any_key = attest_ledger::SigningKey::from_seed([1; 32]).public();
-    let verified = attest_ledger::verify(&entries, &[], &any_key).unwrap();
-    assert_eq!(verified.entries, 5);
-    for record in &records {
-        attest_ledger::check_payload(&record.entry, record.payload.as_bytes()).unwrap();
-    }
-    let last: serde_json::Value = serde_json::from_str(&records[4].payload).unwrap();
+    let run: crate::payload::ScanRun = serde_json::from_str(&records[4].payload).unwrap();
     assert_eq!(
-        (last["changed"].as_u64(), last["unchanged"].as_u64()),
-        (Some(0), Some(2))
+        (run.run, run.results, run.changed, run.unchanged, run.gone),
+        (5, 1, 0, 1, 1)
     );
+    assert_eq!(run.max_gap, 7200);
+    assert!(records[0].payload.contains("\"control\":\"AC-02\""));
+    let checkpoints = store.checkpoints().unwrap();
+    assert_eq!(
+        checkpoints.iter().map(|c| c.seq).collect::<Vec<_>>(),
+        [1, 4, 6],
+        "one checkpoint at the end of each write"
+    );
+    let entries: Vec<_> = records.iter().map(|r| r.entry.clone()).collect();
+    let verified = attest_ledger::verify(&entries, &checkpoints, &public()).unwrap();
+    assert_eq!((verified.entries, verified.signed_through), (6, 6));
+    let report = verify_store(store, &public()).unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    assert_eq!(report.evidence_checked, 1);
+    // Another key does not verify it.
+    let other = SigningKey::from_seed([8; 32]).public();
+    assert!(verify_store(store, &other).unwrap().ledger.is_err());
+}
+
+/// Runs recorded together are one transaction, timed when recorded, with one checkpoint.
+pub fn a_batch_of_runs_is_one_write_with_one_checkpoint(store: &dyn Store) {
+    let results = [result("c", "r", Status::Pass)];
+    let runs: Vec<RunRecord> = (0..5).map(|i| run(&format!("web-{i}"), i)).collect();
+    let batch: Vec<RunResults<'_>> = runs
+        .iter()
+        .map(|run| RunResults {
+            run,
+            results: &results,
+        })
+        .collect();
+    let outcomes = store.record_runs(at(100), &batch).unwrap();
+    assert_eq!(outcomes.len(), 5);
+    assert!(outcomes.windows(2).all(|w| w[0].run_id < w[1].run_id));
+    assert_eq!(store.checkpoints().unwrap().len(), 1);
+    let records = ledger_records(store, 1, GENESIS).unwrap();
+    assert_eq!(records.len(), 10);
+    assert!(records.iter().all(|r| r.entry.time == at(100).as_second()));
+    // The batch is whole or absent: a bad run in it refuses all.
+    let late = run("web-9", 1);
+    let bad = run("web-0", -10);
+    let refused = store.record_runs(
+        at(200),
+        &[
+            RunResults {
+                run: &late,
+                results: &results,
+            },
+            RunResults {
+                run: &bad,
+                results: &results,
+            },
+        ],
+    );
+    assert!(refused.is_err());
+    assert_eq!(store.targets().unwrap().len(), 5);
+    assert_eq!(ledger_records(store, 1, GENESIS).unwrap().len(), 10);
+}
+
+/// Events are ledger entries; the latest of a kind is found.
+pub fn events_are_appended_and_found(store: &dyn Store) {
+    assert_eq!(store.latest_event("config.changed").unwrap(), None);
+    let first = store
+        .append_event(
+            at(0),
+            "config.changed",
+            &serde_json::json!({"b": 1, "a": "x"}),
+        )
+        .unwrap();
+    let second = store
+        .append_event(at(1), "config.changed", &serde_json::json!({"a": "y"}))
+        .unwrap();
+    assert_eq!((first, second), (1, 2));
+    assert_eq!(
+        store.latest_event("config.changed").unwrap(),
+        Some((2, r#"{"a":"y"}"#.to_owned()))
+    );
+    assert!(matches!(
+        store.append_event(at(2), "bad\nkind", &serde_json::json!({})),
+        Err(StoreError::Ledger(_))
+    ));
+    assert_eq!(store.checkpoints().unwrap().len(), 2);
+}
+
+/// The runs of each target in a window are counted, and any one can be drawn by position.
+pub fn runs_are_counted_and_drawn_by_position(store: &dyn Store) {
+    for hour in 0..10 {
+        store.record_run(&run("web-1", hour * 3600), &[]).unwrap();
+        if hour % 2 == 0 {
+            store
+                .record_run(&run("db-1", hour * 3600 + 1), &[])
+                .unwrap();
+        }
+    }
+    let ids: HashMap<String, i64> = store
+        .targets()
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.name, t.id))
+        .collect();
+    let mut counts = store.run_counts(at(3600), at(6 * 3600)).unwrap();
+    counts.sort_unstable();
+    let mut want = vec![(ids["web-1"], 6), (ids["db-1"], 2)];
+    want.sort_unstable();
+    assert_eq!(counts, want);
+    let third = store
+        .nth_run(ids["web-1"], at(3600), at(6 * 3600), 2)
+        .unwrap()
+        .unwrap();
+    assert_eq!(third.observed_at, at(3 * 3600));
+    assert_eq!(third.target, ids["web-1"]);
+    assert_eq!(
+        store
+            .nth_run(ids["web-1"], at(3600), at(6 * 3600), 6)
+            .unwrap(),
+        None
+    );
+}
+
+/// Intervals are visited when they overlap the window, by series then time, with their
+/// open state.
+pub fn intervals_are_visited_by_time(store: &dyn Store) {
+    for (hour, status) in [(0, Status::Pass), (1, Status::Fail), (2, Status::Pass)] {
+        store
+            .record_run(&run("web-1", hour * 3600), &[result("c", "r", status)])
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    store
+        .visit_intervals(at(3600), at(3600 + 10), &mut |i| {
+            seen.push((i.status, i.first_seen, i.open));
+        })
+        .unwrap();
+    assert_eq!(seen, vec![(Status::Fail, at(3600), false)]);
+    let mut all = Vec::new();
+    store
+        .visit_intervals(Timestamp::MIN, Timestamp::MAX, &mut |i| {
+            all.push((i.status, i.open, i.last_seen));
+        })
+        .unwrap();
+    assert_eq!(
+        all,
+        vec![
+            (Status::Pass, false, at(0)),
+            (Status::Fail, false, at(3600)),
+            (Status::Pass, true, at(7200)),
+        ]
+    );
+    assert_eq!(store.series().unwrap().len(), 1);
+}
+
+/// Replaying the ledger gives exactly the stored history.
+pub fn the_ledger_replays_to_the_stored_history(store: &dyn Store) {
+    let runs = random_runs(7, 3, 40);
+    for (record, results) in &runs {
+        store.record_run(record, results).unwrap();
+    }
+    let report = verify_store(store, &public()).unwrap();
     assert!(
-        records[0].payload.contains("\"control\":\"AC-02\""),
-        "{}",
-        records[0].payload
+        matches!(report.history, HistoryCheck::Matches { runs: 40, intervals } if intervals > 40),
+        "{report:?}"
+    );
+    assert!(report.is_intact());
+}
+
+/// A deterministic pseudo-random history: `hosts` targets, runs hourly with gaps, statuses
+/// that flip, resources that come and go.
+fn random_runs(seed: u64, hosts: u64, runs: u64) -> Vec<(RunRecord, Vec<CheckResult>)> {
+    let mut state = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+    let mut next = move |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let mut clock: HashMap<u64, i64> = HashMap::new();
+    let mut statuses: HashMap<(u64, u64), Status> = HashMap::new();
+    let mut out = Vec::new();
+    for _ in 0..runs {
+        let host = next(hosts);
+        let time = clock.entry(host).or_insert(0);
+        // Mostly hourly; sometimes a long silence.
+        *time += if next(8) == 0 { 6 * 3600 } else { 3600 };
+        let mut results = Vec::new();
+        for check in 0..4 {
+            // Resource 3 is sometimes not observed.
+            if check == 3 && next(3) == 0 {
+                continue;
+            }
+            let status = statuses.entry((host, check)).or_insert(Status::Pass);
+            if next(5) == 0 {
+                *status = match next(3) {
+                    0 => Status::Fail,
+                    1 => Status::Error,
+                    _ => Status::Pass,
+                };
+            }
+            results.push(result(
+                &format!("check.{check}"),
+                &format!("host-{host}/r{check}"),
+                *status,
+            ));
+        }
+        out.push((run(&format!("host-{host}"), *time), results));
+    }
+    out
+}
+
+/// Importing runs as deltas writes the same history and the same ledger entries as recording
+/// them whole.
+pub fn imported_deltas_write_what_recorded_runs_write(recorded: &dyn Store, imported: &dyn Store) {
+    let runs = random_runs(11, 4, 120);
+    let mut previous: HashMap<String, Vec<CheckResult>> = HashMap::new();
+    let mut deltas = Vec::new();
+    for (i, (record, results)) in runs.iter().enumerate() {
+        recorded.record_run(record, results).unwrap();
+        let before = previous.remove(&record.target).unwrap_or_default();
+        let changes: Vec<CheckResult> = results
+            .iter()
+            .filter(|r| {
+                !before
+                    .iter()
+                    .any(|b| b.check == r.check && b.resource == r.resource && b.status == r.status)
+            })
+            .cloned()
+            .collect();
+        let mut gone: Vec<(String, String)> = before
+            .iter()
+            .filter(|b| {
+                !results
+                    .iter()
+                    .any(|r| r.check == b.check && r.resource == b.resource)
+            })
+            .map(|b| (b.check.clone(), b.resource.clone()))
+            .collect();
+        gone.sort();
+        deltas.push(RunDelta {
+            run: record.clone(),
+            changes,
+            gone,
+            observed: results.len() as u64,
+            checkpoint: i % 10 == 9,
+        });
+        previous.insert(record.target.clone(), results.clone());
+    }
+    let outcome = imported.import_runs(&mut deltas.into_iter()).unwrap();
+    assert_eq!(outcome.runs, 120);
+    assert!(outcome.checkpoints >= 12);
+    let a = ledger_records(recorded, 1, GENESIS).unwrap();
+    let b = ledger_records(imported, 1, GENESIS).unwrap();
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x, y, "ledger entries differ");
+    }
+    assert_eq!(outcome.entries, b.len() as u64);
+    for (record, results) in &runs {
+        for r in results {
+            assert_eq!(
+                recorded
+                    .history(&record.target, &r.check, &r.resource)
+                    .unwrap(),
+                imported
+                    .history(&record.target, &r.check, &r.resource)
+                    .unwrap(),
+                "history of {} {}",
+                r.check,
+                r.resource
+            );
+        }
+    }
+    let mut current_a = recorded.current_results().unwrap();
+    let mut current_b = imported.current_results().unwrap();
+    current_a.sort_by(|x, y| (&x.target, &x.resource).cmp(&(&y.target, &y.resource)));
+    current_b.sort_by(|x, y| (&x.target, &x.resource).cmp(&(&y.target, &y.resource)));
+    assert_eq!(current_a, current_b);
+    let report = verify_store(imported, &public()).unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    // Recording after an import continues the same history.
+    let (last, results) = runs.last().unwrap();
+    let mut next = last.clone();
+    next.observed_at = at(1_000_000);
+    recorded.record_run(&next, results).unwrap();
+    imported.record_run(&next, results).unwrap();
+    assert_eq!(
+        ledger_records(recorded, 1, GENESIS).unwrap(),
+        ledger_records(imported, 1, GENESIS).unwrap()
     );
 }

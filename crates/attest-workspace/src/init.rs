@@ -67,6 +67,23 @@ path = "/"
 exclude = [
   # {{ id = "PHY-01", reason = "Carved out: data centres are operated by our cloud provider" }},
 ]
+
+# Continuous monitoring. A target silent for longer than max_gap shows a gap in monitoring
+# in Type 2 reports (it is not counted as operating).
+[monitoring]
+interval = "1h"
+max_gap = "90m"
+
+# Type 2 sample sizes by control frequency (the common minimums; raise them if your auditor
+# asks). Continuous controls: one run per target, at most this many targets.
+[sampling]
+annual = 1
+quarterly = 2
+monthly = 2
+weekly = 5
+daily = 20
+per_event = 25
+continuous = 25
 "#
     )
 }

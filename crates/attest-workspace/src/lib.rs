@@ -74,6 +74,10 @@ pub struct Workspace {
     pub checks: Vec<attest_model::CheckMeta>,
     /// Controls excluded from scope.
     pub excluded: Vec<Exclusion>,
+    /// How continuously sources are monitored.
+    pub monitoring: attest_model::Monitoring,
+    /// Type 2 sample sizes by control frequency.
+    pub sampling: attest_model::SampleSizes,
 }
 
 impl Workspace {

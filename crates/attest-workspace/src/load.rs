@@ -282,6 +282,8 @@ pub fn load(
         controls,
         checks: checks.into_values().collect(),
         excluded: config.excluded,
+        monitoring: config.monitoring,
+        sampling: config.sampling,
     };
     (workspace, diagnostics)
 }

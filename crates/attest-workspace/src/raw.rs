@@ -24,6 +24,54 @@ pub struct RawConfig {
     /// Adjustments to the control library.
     #[serde(default)]
     pub controls: RawControlsConfig,
+    /// How continuously sources are monitored.
+    #[serde(default)]
+    pub monitoring: RawMonitoring,
+    /// Type 2 sample sizes by control frequency.
+    #[serde(default)]
+    pub sampling: RawSampling,
+}
+
+/// How continuously sources are monitored.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawMonitoring {
+    /// How often sources are collected, e.g. "1h" or "15m" (default "1h").
+    #[schemars(with = "Option<String>")]
+    pub interval: Option<Spanned<String>>,
+    /// The longest silence between two runs of a target that still counts as continuous
+    /// monitoring, e.g. "90m"; a longer one is a gap in Type 2 reports (default: one and a
+    /// half intervals).
+    #[schemars(with = "Option<String>")]
+    pub max_gap: Option<Spanned<String>>,
+}
+
+/// Type 2 sample sizes by control frequency (defaults: annual 1, quarterly 2, monthly 2,
+/// weekly 5, daily 20, `per_event` 25, continuous 25).
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSampling {
+    /// Annual controls.
+    #[schemars(with = "Option<u32>", range(min = 1, max = 1000))]
+    pub annual: Option<Spanned<i64>>,
+    /// Quarterly controls.
+    #[schemars(with = "Option<u32>", range(min = 1, max = 1000))]
+    pub quarterly: Option<Spanned<i64>>,
+    /// Monthly controls.
+    #[schemars(with = "Option<u32>", range(min = 1, max = 1000))]
+    pub monthly: Option<Spanned<i64>>,
+    /// Weekly controls.
+    #[schemars(with = "Option<u32>", range(min = 1, max = 1000))]
+    pub weekly: Option<Spanned<i64>>,
+    /// Daily controls.
+    #[schemars(with = "Option<u32>", range(min = 1, max = 1000))]
+    pub daily: Option<Spanned<i64>>,
+    /// Per-event controls.
+    #[schemars(with = "Option<u32>", range(min = 1, max = 1000))]
+    pub per_event: Option<Spanned<i64>>,
+    /// Continuous controls: at most this many targets, one run each.
+    #[schemars(with = "Option<u32>", range(min = 1, max = 1000))]
+    pub continuous: Option<Spanned<i64>>,
 }
 
 /// The organisation being audited.

@@ -7,12 +7,16 @@ use std::str::FromStr;
 use attest_diagnostics::{Code, Diagnostic, SourceFile};
 use attest_model::{
     AuditType, Category, CheckMeta, Control, ControlKind, Criterion, EvidenceRequirement, Family,
-    Frequency, Period, Scope, Severity, UnknownVariant,
+    Frequency, Monitoring, Period, SampleSizes, Scope, Severity, UnknownVariant,
 };
 use jiff::civil::Date;
+use jiff::{SignedDuration, Span, SpanRelativeTo};
 use toml::Spanned;
 
-use crate::raw::{RawCheckFile, RawConfig, RawControl, RawControlFile, RawCriteriaFile};
+use crate::raw::{
+    RawCheckFile, RawConfig, RawControl, RawControlFile, RawCriteriaFile, RawMonitoring,
+    RawSampling,
+};
 use crate::{Exclusion, SOURCE_KINDS, SourceConfig};
 
 /// The validated content of `attest.toml`.
@@ -21,6 +25,8 @@ pub(crate) struct ValidatedConfig {
     pub(crate) scope: Scope,
     pub(crate) sources: Vec<SourceConfig>,
     pub(crate) excluded: Vec<Exclusion>,
+    pub(crate) monitoring: Monitoring,
+    pub(crate) sampling: SampleSizes,
 }
 
 /// Without `attest.toml`: no organisation, the default scope, the live host as source.
@@ -34,6 +40,8 @@ impl Default for ValidatedConfig {
                 path: None,
             }],
             excluded: Vec::new(),
+            monitoring: Monitoring::default(),
+            sampling: SampleSizes::default(),
         }
     }
 }
@@ -474,6 +482,108 @@ fn date_value(
     }
 }
 
+/// A positive duration such as `1h`, `90m`, `1d 12h` (days are 24 hours).
+fn duration_value(
+    file: &SourceFile,
+    value: &Spanned<String>,
+    field: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<SignedDuration> {
+    let parsed = value
+        .get_ref()
+        .trim()
+        .parse::<Span>()
+        .ok()
+        .and_then(|span| span.to_duration(SpanRelativeTo::days_are_24_hours()).ok());
+    match parsed {
+        Some(duration) if duration.is_positive() => Some(duration),
+        _ => {
+            diagnostics.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    format!("invalid duration for `{field}`: `{}`", value.get_ref()),
+                )
+                .at(file, value.span())
+                .with_label("not a positive duration")
+                .with_help("write a duration such as \"1h\", \"90m\" or \"1d 12h\""),
+            );
+            None
+        }
+    }
+}
+
+fn monitoring(
+    file: &SourceFile,
+    raw: &RawMonitoring,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Monitoring {
+    let defaults = Monitoring::default();
+    let interval = raw
+        .interval
+        .as_ref()
+        .and_then(|v| duration_value(file, v, "monitoring.interval", diagnostics))
+        .unwrap_or(defaults.interval);
+    let max_gap = match &raw.max_gap {
+        Some(value) => {
+            let max_gap = duration_value(file, value, "monitoring.max_gap", diagnostics);
+            if let Some(max_gap) = max_gap
+                && max_gap < interval
+            {
+                diagnostics.push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        format!(
+                            "`monitoring.max_gap` ({max_gap:#}) is shorter than the interval ({interval:#}): every run would start a gap"
+                        ),
+                    )
+                    .at(file, value.span())
+                    .with_help("allow at least one interval between runs, e.g. one and a half"),
+                );
+            }
+            max_gap.unwrap_or(interval)
+        }
+        None => interval.saturating_add(interval / 2),
+    };
+    Monitoring { interval, max_gap }
+}
+
+fn sampling(
+    file: &SourceFile,
+    raw: &RawSampling,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> SampleSizes {
+    let defaults = SampleSizes::default();
+    let mut size = |value: &Option<Spanned<i64>>, field: &str, default: u32| -> u32 {
+        let Some(value) = value else { return default };
+        match u32::try_from(*value.get_ref()) {
+            Ok(n) if (1..=1000).contains(&n) => n,
+            _ => {
+                diagnostics.push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        format!(
+                            "invalid sample size for `sampling.{field}`: {}",
+                            value.get_ref()
+                        ),
+                    )
+                    .at(file, value.span())
+                    .with_help("a sample size is a whole number from 1 to 1000"),
+                );
+                default
+            }
+        }
+    };
+    SampleSizes {
+        annual: size(&raw.annual, "annual", defaults.annual),
+        quarterly: size(&raw.quarterly, "quarterly", defaults.quarterly),
+        monthly: size(&raw.monthly, "monthly", defaults.monthly),
+        weekly: size(&raw.weekly, "weekly", defaults.weekly),
+        daily: size(&raw.daily, "daily", defaults.daily),
+        per_event: size(&raw.per_event, "per_event", defaults.per_event),
+        continuous: size(&raw.continuous, "continuous", defaults.continuous),
+    }
+}
+
 pub(crate) fn config(
     file: &SourceFile,
     raw: RawConfig,
@@ -571,7 +681,11 @@ pub(crate) fn config(
         }
     }
 
+    let monitoring = monitoring(file, &raw.monitoring, diagnostics);
+    let sampling = sampling(file, &raw.sampling, diagnostics);
     ValidatedConfig {
+        monitoring,
+        sampling,
         organisation: raw.organisation.name.trim().to_owned(),
         scope: Scope {
             audit_type,

@@ -86,11 +86,18 @@ pub(crate) enum Command {
     Scan(ScanArgs),
     /// Scan this host, then assess readiness and write the readiness report
     Assess(AssessArgs),
-    /// Verify the evidence ledger (chain, signed checkpoints, payloads) and every evidence file
+    /// Verify the store (ledger, evidence files, history replayed from the ledger) or an
+    /// auditor package
     Verify(VerifyArgs),
-    /// Reports: readiness
+    /// Reports: readiness, Type 1 (design on a date), Type 2 (operating effectiveness over a period)
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Export the auditor package: reports, control matrix, evidence, ledger, verifier
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// Generate realistic history into a store, for trying reports and measuring at scale
+    #[command(subcommand)]
+    Simulate(SimulateCommand),
     /// Print a shell completion script
     Completions(CompletionsArgs),
 }
@@ -236,14 +243,124 @@ pub(crate) enum ReportFormatArg {
     Html,
     /// Markdown.
     Md,
-    /// JSON (schema: schemas/readiness-report.schema.json).
+    /// JSON (schemas: schemas/readiness-report.schema.json, type1-report, type2-report).
     Json,
+    /// CSV: the control matrix, one row per control.
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ReportCommand {
     /// Readiness per criterion, gaps, and a remediation list ordered by impact
     Readiness(ReadinessArgs),
+    /// Type 1: the design of each control and whether it was in place on a date
+    Type1(Type1Args),
+    /// Type 2: whether each control operated effectively over the period, with exceptions,
+    /// gaps in monitoring, populations and seeded samples
+    Type2(Type2Args),
+}
+
+/// An audit period on the command line: `START..END`, both days included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PeriodArg(pub(crate) attest_model::Period);
+
+fn parse_period(text: &str) -> Result<PeriodArg, String> {
+    let (start, end) = text.split_once("..").ok_or_else(|| {
+        format!("`{text}` is not a period; write START..END, e.g. 2026-01-01..2026-12-31")
+    })?;
+    let day = |s: &str| {
+        s.trim()
+            .parse::<Date>()
+            .map_err(|e| format!("`{s}` is not a date (YYYY-MM-DD): {e}"))
+    };
+    let (start, end) = (day(start)?, day(end)?);
+    if end < start {
+        return Err(format!(
+            "the period ends ({end}) before it starts ({start})"
+        ));
+    }
+    Ok(PeriodArg(attest_model::Period { start, end }))
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Type1Args {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ReportFormatArg::Html)]
+    pub(crate) format: ReportFormatArg,
+    /// Write to this file instead of standard output
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+    /// The date the design is assessed on (default: today)
+    #[arg(long, value_name = "DATE")]
+    pub(crate) as_of: Option<Date>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Type2Args {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ReportFormatArg::Html)]
+    pub(crate) format: ReportFormatArg,
+    /// Write to this file instead of standard output
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) sampling: PeriodAndSeed,
+}
+
+/// The period a Type 2 report covers and the seed of its sample draws.
+#[derive(Debug, Args)]
+pub(crate) struct PeriodAndSeed {
+    /// The audit period, START..END, both days included, UTC (default: scope.period of
+    /// attest.toml)
+    #[arg(long, value_parser = parse_period, value_name = "START..END")]
+    pub(crate) period: Option<PeriodArg>,
+    /// Seed of the sample draws (default: a random one, printed so the draws can be redone)
+    #[arg(long)]
+    pub(crate) seed: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ExportCommand {
+    /// A zip for the auditor: reports, control matrix, evidence files, the ledger segment of
+    /// the period with its checkpoints, the public key, a signed manifest and a standalone
+    /// verifier
+    Package(PackageArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PackageArgs {
+    /// The zip file to write
+    #[arg(long, short = 'o', value_name = "FILE.zip")]
+    pub(crate) output: PathBuf,
+    #[command(flatten)]
+    pub(crate) sampling: PeriodAndSeed,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SimulateCommand {
+    /// Hourly runs of the built-in host checks on a fleet, with occasional failures and
+    /// fixes and gaps in monitoring, written into the store with their ledger
+    History(SimulateHistoryArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SimulateHistoryArgs {
+    /// Hosts in the fleet
+    #[arg(long, default_value_t = 10)]
+    pub(crate) hosts: u32,
+    /// Results per host and run (the built-in host checks, on more resources when there are
+    /// more results than checks)
+    #[arg(long, default_value_t = 100)]
+    pub(crate) checks: u32,
+    /// Days of hourly runs
+    #[arg(long, default_value_t = 30)]
+    pub(crate) days: u32,
+    /// Seed: the same seed generates the same history
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
+    /// First day (default: `days` days before today)
+    #[arg(long, value_name = "DATE")]
+    pub(crate) start: Option<Date>,
 }
 
 #[derive(Debug, Args)]
@@ -370,6 +487,9 @@ pub(crate) struct AssessArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
+    /// An auditor package (zip) to verify instead of the store
+    #[arg(value_name = "PACKAGE.zip")]
+    pub(crate) package: Option<PathBuf>,
     /// The organisation's public key: 64 hex digits, or a file holding them (default: the
     /// store's keys/ledger.pub)
     #[arg(long, value_name = "KEY")]

@@ -7,8 +7,10 @@ mod collect;
 mod controls;
 mod evidence;
 mod init;
+mod package;
 mod report;
 mod scan;
+mod simulate;
 mod status;
 mod validate;
 mod verify;
@@ -34,6 +36,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Assess(args) => assess::run(global, &args),
         Command::Verify(args) => verify::run(global, &args),
         Command::Report(command) => report::run(global, &command),
+        Command::Export(command) => package::export(global, &command),
+        Command::Simulate(command) => simulate::run(global, &command),
         Command::Completions(args) => completions(&args),
     }
 }

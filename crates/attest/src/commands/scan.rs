@@ -67,6 +67,7 @@ pub(crate) fn scan_host(
                 source: "host".into(),
                 target: facts.hostname.clone(),
                 observed_at,
+                max_gap: workspace.monitoring.max_gap,
             },
             &results,
         )
@@ -130,11 +131,22 @@ pub(crate) fn summary_line(scan: &Scan) -> String {
 fn table(scan: &Scan, workspace: &Workspace, all: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", summary_line(scan));
-    let _ = writeln!(
-        out,
-        "Recorded as run {}: {} result(s) changed since the last run, {} unchanged.\n",
-        scan.outcome.run_id, scan.outcome.opened, scan.outcome.extended
+    let o = &scan.outcome;
+    let mut recorded = format!(
+        "Recorded as run {}: {} result(s) changed since the last run, {} unchanged",
+        o.run_id, o.opened, o.extended
     );
+    if o.resumed > 0 {
+        let _ = write!(
+            recorded,
+            ", {} unchanged after a gap in monitoring",
+            o.resumed
+        );
+    }
+    if o.gone > 0 {
+        let _ = write!(recorded, ", {} no longer observed", o.gone);
+    }
+    let _ = writeln!(out, "{recorded}.\n");
     let mut by_control: BTreeMap<String, Vec<&attest_report::results::ScanResult>> =
         BTreeMap::new();
     for result in &scan.report.results {

@@ -1,8 +1,9 @@
-//! `attest verify`: the ledger's chain, checkpoints and payloads, and every evidence file.
+//! `attest verify`: the ledger's chain, checkpoints and payloads, every evidence file, and the
+//! history replayed from the ledger.
 
 use anyhow::Context as _;
-use attest_ledger::{PublicKey, check_payload, verify};
-use attest_store::Store as _;
+use attest_ledger::PublicKey;
+use attest_store::verify::{HistoryCheck, StoreReport, verify_store};
 use attest_store_sqlite::SqliteStore;
 
 use crate::args::{GlobalArgs, VerifyArgs};
@@ -10,78 +11,104 @@ use crate::context::{key_path, load_workspace, store_dir};
 use crate::exit::{ExitStatus, Failure};
 use crate::printer;
 
-fn public_key(args: &VerifyArgs, store_dir: &std::path::Path) -> anyhow::Result<PublicKey> {
-    let text = match &args.public_key {
-        Some(value) if std::path::Path::new(value).is_file() => fs_err::read_to_string(value)?,
-        Some(value) => value.clone(),
-        None => {
-            let path = key_path(store_dir).with_extension("pub");
+/// The public key to verify with: `--public-key` (hex or a file), else the store's own.
+pub(crate) fn public_key(
+    given: Option<&str>,
+    store_dir: Option<&std::path::Path>,
+) -> anyhow::Result<PublicKey> {
+    let text = match (given, store_dir) {
+        (Some(value), _) if std::path::Path::new(value).is_file() => fs_err::read_to_string(value)?,
+        (Some(value), _) => value.to_owned(),
+        (None, Some(dir)) => {
+            let path = key_path(dir).with_extension("pub");
             fs_err::read_to_string(&path).map_err(|e| {
                 Failure::input(format!(
                     "no public key to verify with ({e}); pass --public-key"
                 ))
             })?
         }
+        (None, None) => {
+            return Err(Failure::input(
+                "no public key to verify with; pass --public-key",
+            ));
+        }
     };
-    PublicKey::from_hex(&text).map_err(|e| Failure::input(e.to_string()))
+    PublicKey::from_hex(&text).map_err(|e| {
+        Failure::input(format!(
+            "{e}: {}",
+            text.trim().chars().take(80).collect::<String>()
+        ))
+    })
 }
 
 pub(crate) fn run(global: &GlobalArgs, args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
+    if let Some(package) = &args.package {
+        return crate::commands::package::verify(package, args.public_key.as_deref());
+    }
     let workspace = load_workspace(global)?;
     let dir = store_dir(global, &workspace)?;
     // Opened without the signing key: verifying never writes or signs.
     let store = SqliteStore::open(&dir)
         .with_context(|| format!("cannot open the store in {}", dir.display()))?;
-    let key = public_key(args, &dir)?;
-    let (records, checkpoints) = store.ledger()?;
-    let entries: Vec<_> = records.iter().map(|r| r.entry.clone()).collect();
-    let verified = match verify(&entries, &checkpoints, &key) {
-        Ok(verified) => verified,
-        Err(broken) => {
-            printer::note(&format!("ledger: TAMPERED — {broken}"));
-            return Ok(ExitStatus::Findings);
-        }
-    };
-    for record in &records {
-        if let Err(broken) = check_payload(&record.entry, record.payload.as_bytes()) {
-            printer::note(&format!("ledger: TAMPERED — {broken}"));
-            return Ok(ExitStatus::Findings);
-        }
-    }
-    let mut bad_objects = Vec::new();
-    let evidence = store.list_evidence(None)?;
-    for record in &evidence {
-        if let Err(e) = store.read_object(&record.sha256) {
-            bad_objects.push(format!(
-                "evidence #{} ({}, {}): {e}",
-                record.id, record.control, record.file_name
+    let key = public_key(args.public_key.as_deref(), Some(&dir))?;
+    let started = std::time::Instant::now();
+    let report = verify_store(&store, &key)?;
+    let seconds = started.elapsed().as_secs_f64();
+    print_report(&report, &key, seconds);
+    Ok(if report.is_intact() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Findings
+    })
+}
+
+fn print_report(report: &StoreReport, key: &PublicKey, seconds: f64) {
+    match &report.ledger {
+        Ok(verified) => {
+            let tail = if verified.unsigned_tail == 0 {
+                String::new()
+            } else {
+                format!(
+                    "; {} entries after the last checkpoint are not signed yet",
+                    verified.unsigned_tail
+                )
+            };
+            #[allow(clippy::cast_precision_loss, reason = "a rate for people to read")]
+            let rate = verified.entries as f64 / seconds.max(1e-9);
+            printer::note(&format!(
+                "ledger: {} entries, {} checkpoints, signed through entry {}{tail}; chain, signatures and payloads verified with key {} ({seconds:.2} s, {rate:.0} entries/s)",
+                verified.entries,
+                verified.checkpoints,
+                verified.signed_through,
+                key.to_hex()
             ));
         }
+        Err(broken) => printer::note(&format!("ledger: TAMPERED — {broken}")),
     }
-    let tail = if verified.unsigned_tail == 0 {
-        String::new()
+    if report.evidence_problems.is_empty() {
+        printer::note(&format!(
+            "evidence: {} records match the ledger and their files their SHA-256",
+            report.evidence_checked
+        ));
     } else {
-        format!(
-            "; {} entries after the last checkpoint are not signed yet",
-            verified.unsigned_tail
-        )
-    };
-    printer::note(&format!(
-        "ledger: {} entries, {} checkpoints, signed through entry {}{tail}; chain, signatures and payloads verified with key {}",
-        verified.entries,
-        verified.checkpoints,
-        verified.signed_through,
-        key.to_hex()
-    ));
-    if !bad_objects.is_empty() {
-        for line in &bad_objects {
-            printer::note(&format!("evidence: TAMPERED — {line}"));
+        for problem in &report.evidence_problems {
+            printer::note(&format!("evidence: TAMPERED — {problem}"));
         }
-        return Ok(ExitStatus::Findings);
     }
-    printer::note(&format!(
-        "evidence: {} files verified against their SHA-256",
-        evidence.len()
-    ));
-    Ok(ExitStatus::Success)
+    match &report.history {
+        HistoryCheck::Matches { runs, intervals } => printer::note(&format!(
+            "history: {intervals} intervals are exactly what the ledger's {runs} runs determine"
+        )),
+        HistoryCheck::Differs { differences, count } => {
+            printer::note(&format!(
+                "history: TAMPERED — {count} difference(s) from what the ledger records"
+            ));
+            for difference in differences {
+                printer::note(&format!("  {difference}"));
+            }
+        }
+        HistoryCheck::NotReplayed(reason) => {
+            printer::note(&format!("history: not compared with the ledger: {reason}"));
+        }
+    }
 }

@@ -258,8 +258,10 @@ fn scans_are_recorded_as_state_intervals_and_feed_readiness() {
     assert!(text.contains("Recorded as run 1"), "{text}");
     let second = sandbox.attest(&["scan", "--root", root]).output().unwrap();
     let text = String::from_utf8(second.stdout).unwrap();
+    // A run's id is the ledger entry of its `scan.run`: the first run's 92 results each
+    // appended a `result.changed` entry after it.
     assert!(
-        text.contains("Recorded as run 2: 0 result(s) changed"),
+        text.contains("Recorded as run 94: 0 result(s) changed since the last run, 92 unchanged."),
         "{text}"
     );
     // Readiness now sees failing controls.
