@@ -47,7 +47,8 @@ pub struct SshFacts {
     pub source: Option<String>,
     /// Effective settings for a connection that matches no `Match` block (lower-case keys).
     pub effective: Option<BTreeMap<String, String>>,
-    /// Settings written in the files (outside `Match` blocks), with where.
+    /// Settings that apply to every connection, with the line that set each (global lines
+    /// and `Match all` lines).
     pub explicit: BTreeMap<String, sshd::Setting>,
     /// `Match` blocks and their settings.
     pub match_blocks: Vec<sshd::MatchBlock>,
@@ -135,6 +136,7 @@ fn ssh(fs: &RootFs, packages: &system::PackageFacts, g: &mut Gather) -> SshFacts
     facts.match_blocks = parsed.match_blocks;
     facts.files = parsed.files;
     facts.problems = parsed.problems;
+    let invalid = parsed.unknown;
     if facts.files.is_empty() {
         g.unknown(
             "ssh.effective",
@@ -178,6 +180,10 @@ fn ssh(fs: &RootFs, packages: &system::PackageFacts, g: &mut Gather) -> SshFacts
 
     facts.source = Some("config".to_owned());
     facts.effective = Some(parsed.effective);
+    // A setting sshd would reject is not guessed: it is unknown, with the line and reason.
+    for (keyword, reason) in invalid {
+        g.unknown(&format!("ssh.effective.{keyword}"), reason);
+    }
     facts
 }
 
