@@ -87,6 +87,22 @@ fn nft_policy(text: &str) -> (Option<String>, usize) {
     (policy, rules)
 }
 
+/// The first of `paths` that exists; one that exists but cannot be read is recorded as
+/// unknown under `fact`, never taken for an absent file.
+fn saved_config(fs: &RootFs, paths: &[&str], fact: &str, g: &mut Gather) -> Option<String> {
+    for path in paths {
+        match fs.read_if_present(path) {
+            Ok(Some(text)) => return Some(text),
+            Ok(None) => {}
+            Err(e) => {
+                g.unknown(fact, e.0);
+                return None;
+            }
+        }
+    }
+    None
+}
+
 fn iptables_policy(text: &str) -> (Option<String>, usize) {
     let policy = text
         .lines()
@@ -110,10 +126,13 @@ pub(crate) fn network(
             .any(|n| fs.exists(&format!("/usr/sbin/{n}")) || fs.exists(&format!("/sbin/{n}")))
     };
 
-    let nft_conf = fs
-        .read_text("/etc/nftables.conf")
-        .or_else(|_| fs.read_text("/etc/sysconfig/nftables.conf"));
-    if packages.has("nftables") || bin(&["nft"]) || nft_conf.is_ok() {
+    let nft_conf = saved_config(
+        fs,
+        &["/etc/nftables.conf", "/etc/sysconfig/nftables.conf"],
+        "network.firewalls.nftables",
+        g,
+    );
+    if packages.has("nftables") || bin(&["nft"]) || nft_conf.is_some() {
         let (policy, rules) = nft_conf.as_deref().map_or((None, 0), nft_policy);
         facts.firewalls.push(Firewall {
             name: "nftables".into(),
@@ -123,27 +142,28 @@ pub(crate) fn network(
             rules: Some(rules),
         });
     }
-    let ipt = fs
-        .read_text("/etc/iptables/rules.v4")
-        .or_else(|_| fs.read_text("/etc/sysconfig/iptables"));
-    if packages.has("iptables") || packages.has("iptables-persistent") || ipt.is_ok() {
+    let ipt = saved_config(
+        fs,
+        &["/etc/iptables/rules.v4", "/etc/sysconfig/iptables"],
+        "network.firewalls.iptables",
+        g,
+    );
+    if packages.has("iptables") || packages.has("iptables-persistent") || ipt.is_some() {
         let (policy, rules) = ipt.as_deref().map_or((None, 0), iptables_policy);
         facts.firewalls.push(Firewall {
             name: "iptables".into(),
             installed: packages.has("iptables") || bin(&["iptables"]),
-            enabled: ipt.is_ok()
+            enabled: ipt.is_some()
                 && services.any_enabled(&["netfilter-persistent.service", "iptables.service"]),
             input_policy: policy,
             rules: Some(rules),
         });
     }
     if packages.has("ufw") || fs.exists("/etc/ufw/ufw.conf") {
-        let conf = fs
-            .read_text("/etc/ufw/ufw.conf")
+        let conf = saved_config(fs, &["/etc/ufw/ufw.conf"], "network.firewalls.ufw", g)
             .map(|t| parse_env_file(&t))
             .unwrap_or_default();
-        let defaults = fs
-            .read_text("/etc/default/ufw")
+        let defaults = saved_config(fs, &["/etc/default/ufw"], "network.firewalls.ufw", g)
             .map(|t| parse_env_file(&t))
             .unwrap_or_default();
         facts.firewalls.push(Firewall {
@@ -333,7 +353,7 @@ const VIRTUAL_FS: &[&str] = &[
 
 pub(crate) fn encryption(fs: &RootFs, g: &mut Gather) -> EncryptionFacts {
     let mut facts = EncryptionFacts::default();
-    if let Ok(text) = fs.read_text("/etc/crypttab") {
+    if let Some(text) = saved_config(fs, &["/etc/crypttab"], "encryption.crypttab", g) {
         facts.crypttab = text
             .lines()
             .map(str::trim)
@@ -344,12 +364,11 @@ pub(crate) fn encryption(fs: &RootFs, g: &mut Gather) -> EncryptionFacts {
     let mut active: Option<Vec<String>> = None;
     if fs.is_live() {
         let mut names = Vec::new();
-        for dm in fs
-            .list_dir("/sys/block")
-            .unwrap_or_default()
-            .iter()
-            .filter(|d| d.starts_with("dm-"))
-        {
+        let devices = fs.entries("/sys/block").unwrap_or_else(|e| {
+            g.unknown("encryption.active_crypt_devices", e.0);
+            Vec::new()
+        });
+        for dm in devices.iter().filter(|d| d.starts_with("dm-")) {
             let uuid = fs
                 .read_text(&format!("/sys/block/{dm}/dm/uuid"))
                 .unwrap_or_default();

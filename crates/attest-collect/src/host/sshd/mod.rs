@@ -45,8 +45,8 @@ use keywords::{Keyword, Kind};
 pub trait ConfigSource {
     /// The text of an absolute path, or why it cannot be read.
     fn read(&self, path: &str) -> Result<String, String>;
-    /// Paths matching a glob pattern, sorted.
-    fn glob(&self, pattern: &str) -> Vec<String>;
+    /// Paths matching a glob pattern, sorted, or why a folder could not be listed.
+    fn glob(&self, pattern: &str) -> Result<Vec<String>, String>;
 }
 
 /// One setting as written in a file.
@@ -104,6 +104,9 @@ pub struct SshdConfig {
     /// Keywords whose effective value cannot be known because sshd would reject the line
     /// that sets it, with the reason; they are absent from `effective`.
     pub unknown: BTreeMap<String, String>,
+    /// Files and folders the configuration names that could not be read, with the reason:
+    /// what they set is unknown, so the effective configuration is too.
+    pub unreadable: Vec<String>,
 }
 
 const MAX_INCLUDE_DEPTH: usize = 16;
@@ -483,6 +486,7 @@ impl Parser<'_> {
             Ok(text) => text,
             Err(reason) => {
                 self.problem(path, 0, format!("cannot read: {reason}"));
+                self.config.unreadable.push(format!("{path}: {reason}"));
                 return;
             }
         };
@@ -652,8 +656,20 @@ impl Parser<'_> {
             } else {
                 format!("/etc/ssh/{pattern}")
             };
-            for path in self.source.glob(&pattern) {
-                self.parse_file(&path, depth.saturating_add(1), context);
+            match self.source.glob(&pattern) {
+                Ok(paths) => {
+                    for path in paths {
+                        self.parse_file(&path, depth.saturating_add(1), context);
+                    }
+                }
+                Err(reason) => {
+                    self.problem(
+                        file,
+                        line,
+                        format!("Include: cannot expand `{pattern}`: {reason}"),
+                    );
+                    self.config.unreadable.push(reason);
+                }
             }
         }
     }
@@ -775,17 +791,21 @@ mod tests {
         fn read(&self, path: &str) -> Result<String, String> {
             self.0.get(path).cloned().ok_or_else(|| "absent".to_owned())
         }
-        fn glob(&self, pattern: &str) -> Vec<String> {
+        fn glob(&self, pattern: &str) -> Result<Vec<String>, String> {
+            if pattern.starts_with("/unreadable/") {
+                return Err("/unreadable: permission denied".to_owned());
+            }
             let matcher = globset::GlobBuilder::new(pattern)
                 .literal_separator(true)
                 .build()
                 .unwrap()
                 .compile_matcher();
-            self.0
+            Ok(self
+                .0
                 .keys()
                 .filter(|k| matcher.is_match(k.as_str()))
                 .cloned()
-                .collect()
+                .collect())
         }
     }
 
@@ -1234,6 +1254,23 @@ mod tests {
                 (7, "Match: missing criteria for `User`"),
             ]
         );
+    }
+
+    /// A file or folder the configuration includes that cannot be read makes the effective
+    /// configuration incomplete, never a configuration without it.
+    #[test]
+    fn unreadable_includes_are_reported() {
+        let config = main_only("Include /unreadable/*.conf\nPermitRootLogin no\n");
+        assert_eq!(config.unreadable, ["/unreadable: permission denied"]);
+        assert_eq!(
+            problems(&config),
+            vec![(
+                1,
+                "Include: cannot expand `/unreadable/*.conf`: /unreadable: permission denied"
+            )]
+        );
+        let missing = effective(&[]);
+        assert_eq!(missing.unreadable, ["/etc/ssh/sshd_config: absent"]);
     }
 
     #[test]
