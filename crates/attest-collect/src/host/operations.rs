@@ -397,6 +397,55 @@ pub struct PatchingFacts {
     pub settings: BTreeMap<String, String>,
     /// Days since the package lists were last refreshed (apt), where known.
     pub package_lists_age_days: Option<i64>,
+    /// Package updates waiting to be installed, as counted by Ubuntu's update-notifier
+    /// (`/var/lib/update-notifier/updates-available`); absent elsewhere, since counting them
+    /// means reading the whole package indexes (see `unknown["patching.pending_updates"]`).
+    pub pending_updates: Option<u64>,
+    /// How many of the pending updates are security updates, from the same source.
+    pub pending_security_updates: Option<u64>,
+}
+
+/// The counts in update-notifier's `updates-available` message: (all, security).
+pub fn parse_updates_available(text: &str) -> Option<(u64, Option<u64>)> {
+    let leading = |line: &str| line.split_whitespace().next()?.parse::<u64>().ok();
+    let total = text
+        .lines()
+        .find(|l| {
+            l.contains("can be applied")
+                || l.contains("can be updated")
+                || l.contains("can be installed")
+        })
+        .and_then(leading)?;
+    let security = text
+        .lines()
+        .find(|l| l.contains("security update"))
+        .and_then(leading);
+    Some((total, security))
+}
+
+/// Pending updates where a cheap, authoritative count exists.
+fn pending_updates(fs: &RootFs, facts: &mut PatchingFacts, g: &mut Gather) {
+    const NOTIFIER: &str = "/var/lib/update-notifier/updates-available";
+    match fs.read_if_present(NOTIFIER) {
+        Ok(Some(text)) => match parse_updates_available(&text) {
+            Some((total, security)) => {
+                facts.pending_updates = Some(total);
+                facts.pending_security_updates = security;
+            }
+            None => g.unknown(
+                "patching.pending_updates",
+                format!("{NOTIFIER}: no update count in it"),
+            ),
+        },
+        Ok(None) => g.unknown(
+            "patching.pending_updates",
+            format!(
+                "{NOTIFIER} is absent; counting pending updates otherwise means reading the \
+                 whole package indexes, which a scan does not do"
+            ),
+        ),
+        Err(e) => g.unknown("patching.pending_updates", e.0),
+    }
 }
 
 pub(crate) fn patching(
@@ -408,6 +457,7 @@ pub(crate) fn patching(
 ) -> PatchingFacts {
     let mut facts = PatchingFacts::default();
     if packages.manager.as_deref() == Some("dpkg") || fs.exists("/etc/apt") {
+        pending_updates(fs, &mut facts, g);
         let mut unreadable = Vec::new();
         let mut apt_texts = Vec::new();
         match fs.glob("/etc/apt/apt.conf.d/*") {
@@ -504,6 +554,10 @@ pub(crate) fn patching(
         g.unknown(
             "patching.package_lists_age_days",
             "dnf metadata age is not read",
+        );
+        g.unknown(
+            "patching.pending_updates",
+            "pending dnf updates are not counted: that needs the repository metadata",
         );
     } else if packages.has("yum-cron") {
         facts.mechanism = Some("yum-cron".into());
@@ -677,4 +731,30 @@ pub(crate) fn malware(
         a.kind != "telemetry" && (a.component.enabled || a.component.running == Some(true))
     });
     MalwareFacts { agents, protected }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn update_notifier_counts_are_read() {
+        assert_eq!(
+            parse_updates_available(
+                "\n12 updates can be applied immediately.\n5 of these updates are standard security updates.\nTo see these additional updates run: apt list --upgradable\n"
+            ),
+            Some((12, Some(5)))
+        );
+        assert_eq!(
+            parse_updates_available(
+                "3 packages can be updated.\n0 updates are security updates.\n"
+            ),
+            Some((3, Some(0)))
+        );
+        assert_eq!(
+            parse_updates_available("\n0 updates can be applied immediately.\n\n"),
+            Some((0, None))
+        );
+        assert_eq!(parse_updates_available("garbage"), None);
+    }
 }
