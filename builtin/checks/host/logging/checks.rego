@@ -61,7 +61,13 @@ audit_rules_watch_identity contains lib.verdict(
 	"auditd",
 	sprintf("%d audit rules, watching changes to accounts and sudo rules", [input.logging.audit_rules]),
 	sprintf("changes to %s are not audited (no -w rule)", [concat(", ", unwatched)]),
-) if auditd.installed
+) if {
+	auditd.installed
+	not input.unknown["logging.audit_rules"]
+}
+
+# Rule files that cannot be read may hold the watches.
+audit_rules_watch_identity contains lib.unknown("auditd", input.unknown["logging.audit_rules"]) if auditd.installed
 
 journal_persistent contains lib.verdict(
 	input.logging.journald_persistent,
