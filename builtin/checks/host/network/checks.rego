@@ -18,7 +18,17 @@ firewall_default_deny contains lib.verdict(
 	"firewall",
 	sprintf("%s starts at boot and drops unsolicited incoming traffic", [concat(", ", enabled_firewalls)]),
 	firewall_problem,
-)
+) if not firewall_config_unread
+
+firewall_config_unread_reasons := [r | some k, r in input.unknown; startswith(k, "network.firewalls.")]
+
+# No default-deny firewall found, but a saved firewall configuration could not be read.
+firewall_config_unread if {
+	not input.network.default_deny_configured
+	count(firewall_config_unread_reasons) > 0
+}
+
+firewall_default_deny contains lib.unknown("firewall", concat("; ", firewall_config_unread_reasons)) if firewall_config_unread
 
 firewall_problem := "no host firewall is installed" if count(input.network.firewalls) == 0
 
