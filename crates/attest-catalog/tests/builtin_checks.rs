@@ -54,3 +54,22 @@ fn builtin_checks_pass_their_tests_and_each_has_a_pass_and_a_fail_case() {
     assert!(problems.is_empty(), "{problems}");
     assert!(report.cases.len() >= engine.checks().len());
 }
+
+/// A check that no control names carries no criteria, so its results count for nothing in
+/// the readiness report.
+#[test]
+fn every_builtin_check_is_mapped_to_a_control() {
+    let (workspace, _) = attest_catalog::load(None);
+    let mapped: std::collections::BTreeSet<&str> = workspace
+        .controls
+        .iter()
+        .flat_map(|c| c.checks.iter().map(String::as_str))
+        .collect();
+    let unmapped: Vec<&str> = workspace
+        .checks
+        .iter()
+        .map(|c| c.id.as_str())
+        .filter(|id| !mapped.contains(id))
+        .collect();
+    assert!(unmapped.is_empty(), "checks no control names: {unmapped:?}");
+}

@@ -27,6 +27,11 @@ impl Unknown {
     pub fn new(reason: impl Into<String>) -> Self {
         Unknown(reason.into())
     }
+
+    /// Whether the path does not exist (as opposed to existing but being unreadable).
+    pub fn is_absent(&self) -> bool {
+        self.0.ends_with(": absent") || self.0.ends_with(": not a directory")
+    }
 }
 
 /// File facts from `stat`, never content.
@@ -210,6 +215,25 @@ impl RootFs {
         Ok(bytes)
     }
 
+    /// The text of `inner`, `None` if it does not exist; an existing file that cannot be read
+    /// is an error, never taken for an absent one.
+    pub fn read_if_present(&self, inner: &str) -> Result<Option<String>, Unknown> {
+        match self.read_text(inner) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.is_absent() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Names of the entries of folder `inner`, sorted; none if it does not exist. A folder
+    /// that exists but cannot be listed is an error, never taken for an empty one.
+    pub fn entries(&self, inner: &str) -> Result<Vec<String>, Unknown> {
+        match self.list_dir(inner) {
+            Err(e) if e.is_absent() => Ok(Vec::new()),
+            other => other,
+        }
+    }
+
     /// Names of the entries of folder `inner`, sorted.
     pub fn list_dir(&self, inner: &str) -> Result<Vec<String>, Unknown> {
         let path = self
@@ -225,8 +249,9 @@ impl RootFs {
     }
 
     /// Paths matching a glob pattern (`*`, `?`, `[...]` in any component), sorted as glob(3)
-    /// sorts them.
-    pub fn glob(&self, pattern: &str) -> Vec<String> {
+    /// sorts them. A folder that does not exist matches nothing; one that exists but cannot
+    /// be listed is an error, since what it holds is unknown.
+    pub fn glob(&self, pattern: &str) -> Result<Vec<String>, Unknown> {
         let mut candidates = vec![String::new()];
         for part in components(pattern) {
             let mut next = Vec::new();
@@ -235,7 +260,7 @@ impl RootFs {
                     .literal_separator(true)
                     .build()
                 else {
-                    return Vec::new();
+                    return Ok(Vec::new());
                 };
                 let matcher = glob.compile_matcher();
                 for dir in &candidates {
@@ -244,7 +269,7 @@ impl RootFs {
                     } else {
                         dir.clone()
                     };
-                    for name in self.list_dir(&dir_path).unwrap_or_default() {
+                    for name in self.entries(&dir_path)? {
                         // glob(3) skips dot files unless the pattern starts with a dot.
                         if name.starts_with('.') && !part.starts_with('.') {
                             continue;
@@ -267,7 +292,7 @@ impl RootFs {
             .filter(|m| !m.is_empty() && self.entry_exists(m))
             .collect();
         found.sort();
-        found
+        Ok(found)
     }
 }
 
@@ -287,6 +312,7 @@ fn io_unknown(inner: &str, err: &std::io::Error) -> Unknown {
     let why = match err.kind() {
         std::io::ErrorKind::NotFound => "absent".to_owned(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        std::io::ErrorKind::NotADirectory => "not a directory".to_owned(),
         _ => err.to_string(),
     };
     Unknown::new(format!("{inner}: {why}"))
@@ -376,19 +402,24 @@ mod tests {
             write(dir.path(), f, b"");
         }
         assert_eq!(
-            fs.glob("/etc/ssh/sshd_config.d/*.conf"),
+            fs.glob("/etc/ssh/sshd_config.d/*.conf").unwrap(),
             [
                 "/etc/ssh/sshd_config.d/10-a.conf",
                 "/etc/ssh/sshd_config.d/20-b.conf"
             ]
         );
         assert_eq!(
-            fs.glob("/etc/*/sshd_config.d/1?-a.conf"),
+            fs.glob("/etc/*/sshd_config.d/1?-a.conf").unwrap(),
             ["/etc/ssh/sshd_config.d/10-a.conf"]
         );
-        assert!(fs.glob("/etc/ssh/none.d/*").is_empty());
+        assert!(fs.glob("/etc/ssh/none.d/*").unwrap().is_empty());
+        assert!(
+            fs.glob("/etc/ssh/sshd_config.d/notes.txt/*")
+                .unwrap()
+                .is_empty()
+        );
         assert_eq!(
-            fs.glob("/etc/ssh/sshd_config.d/notes.txt"),
+            fs.glob("/etc/ssh/sshd_config.d/notes.txt").unwrap(),
             ["/etc/ssh/sshd_config.d/notes.txt"]
         );
     }

@@ -153,5 +153,9 @@ pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
             "criteria.schema.json",
             schemars::schema_for!(raw::RawCriteriaFile).to_value(),
         ),
+        (
+            "checks.schema.json",
+            schemars::schema_for!(raw::RawCheckFile).to_value(),
+        ),
     ]
 }

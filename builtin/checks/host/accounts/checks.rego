@@ -101,12 +101,35 @@ default_umask contains lib.verdict(
 
 nopasswd_rules := [r | some r in input.accounts.sudo_rules; r.nopasswd]
 
+sudoers_read if not input.unknown["accounts.sudoers:/etc/sudoers"]
+
+# A sudoers file or folder that could not be read may hold any rule.
+sudo_rules_complete if not input.unknown["accounts.sudo_rules"]
+
+nopasswd_message := sprintf("sudo rules without a password: %s", [concat("; ", [sprintf("%s:%d %s %s", [r.file, r.line, r.principal, r.rule]) | some r in nopasswd_rules])])
+
 sudo_requires_password contains lib.verdict(
 	count(nopasswd_rules) == 0,
 	"sudoers",
 	sprintf("%d sudo rule(s), none with NOPASSWD", [count(input.accounts.sudo_rules)]),
-	sprintf("sudo rules without a password: %s", [concat("; ", [sprintf("%s:%d %s %s", [r.file, r.line, r.principal, r.rule]) | some r in nopasswd_rules])]),
-) if not input.unknown["accounts.sudoers:/etc/sudoers"]
+	nopasswd_message,
+) if {
+	sudoers_read
+	sudo_rules_complete
+}
+
+# Rules read are judged even when others could not be read; their absence proves nothing.
+sudo_requires_password contains lib.fail("sudoers", nopasswd_message) if {
+	sudoers_read
+	not sudo_rules_complete
+	count(nopasswd_rules) > 0
+}
+
+sudo_requires_password contains lib.unknown("sudoers", input.unknown["accounts.sudo_rules"]) if {
+	sudoers_read
+	not sudo_rules_complete
+	count(nopasswd_rules) == 0
+}
 
 sudo_requires_password contains lib.na("sudoers", "sudo is not configured (/etc/sudoers is absent)") if {
 	reason := input.unknown["accounts.sudoers:/etc/sudoers"]
@@ -123,7 +146,15 @@ sudo_uses_pty contains lib.verdict(
 	"sudoers",
 	"Defaults use_pty is set",
 	"Defaults use_pty is not set: commands run by sudo can keep running in the background after the session",
-) if not input.unknown["accounts.sudoers:/etc/sudoers"]
+) if {
+	sudoers_read
+	sudo_rules_complete
+}
+
+sudo_uses_pty contains lib.unknown("sudoers", input.unknown["accounts.sudo_rules"]) if {
+	sudoers_read
+	not sudo_rules_complete
+}
 
 sudo_uses_pty contains lib.na("sudoers", "sudo is not configured (/etc/sudoers is absent)") if {
 	endswith(input.unknown["accounts.sudoers:/etc/sudoers"], "absent")

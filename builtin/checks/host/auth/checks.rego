@@ -4,9 +4,13 @@ package attest.host.auth
 import data.attest.lib
 import rego.v1
 
-guard := lib.unknown("pam", lib.why("auth.pam")) if count(object.get(input.auth, "pam_files", [])) == 0
+# A PAM stack file that cannot be read may hold or lack any module: no verdict then.
+known if {
+	count(object.get(input.auth, "pam_files", [])) > 0
+	not input.unknown["auth.pam"]
+}
 
-known if count(object.get(input.auth, "pam_files", [])) > 0
+guard := lib.unknown("pam", lib.why("auth.pam")) if not known
 
 option(name) := input.auth.quality[name]
 
@@ -34,6 +38,13 @@ password_min_length contains lib.verdict(
 ) if {
 	known
 	input.auth.quality_module != null
+	not input.unknown["auth.quality"]
+}
+
+# pwquality.conf could not be read: its minlen is unknown, not the default.
+password_min_length contains lib.unknown("pam", input.unknown["auth.quality"]) if {
+	known
+	input.auth.quality_module != null
 }
 
 failed_logins_lock_account contains guard
@@ -50,6 +61,13 @@ failed_logins_lock_account contains lib.verdict(
 	sprintf("accounts lock after %d failed logins (%s)", [deny, input.auth.lockout_module]),
 	sprintf("accounts lock only after %d failed logins; at most 5 is expected", [deny]),
 ) if {
+	known
+	input.auth.lockout_module != null
+	not input.unknown["auth.lockout"]
+}
+
+# faillock.conf could not be read: its deny is unknown, not the default.
+failed_logins_lock_account contains lib.unknown("pam", input.unknown["auth.lockout"]) if {
 	known
 	input.auth.lockout_module != null
 }

@@ -46,7 +46,11 @@ ssh_host_keys_protected contains judge(path, "0640", ["root"], ["root", "ssh_key
 
 ssh_host_keys_protected contains lib.na("/etc/ssh", "no SSH host keys") if {
 	count([p | some p, _ in input.files; startswith(p, "/etc/ssh/ssh_host_")]) == 0
+	not input.unknown["files./etc/ssh/ssh_host_*_key"]
 }
+
+# A folder that cannot be listed may hold keys: not "no keys".
+ssh_host_keys_protected contains lib.unknown("/etc/ssh", input.unknown["files./etc/ssh/ssh_host_*_key"])
 
 sudoers_protected contains judge("/etc/sudoers", "0440", ["root"], ["root"])
 

@@ -61,14 +61,23 @@ audit_rules_watch_identity contains lib.verdict(
 	"auditd",
 	sprintf("%d audit rules, watching changes to accounts and sudo rules", [input.logging.audit_rules]),
 	sprintf("changes to %s are not audited (no -w rule)", [concat(", ", unwatched)]),
-) if auditd.installed
+) if {
+	auditd.installed
+	not input.unknown["logging.audit_rules"]
+}
+
+# Rule files that cannot be read may hold the watches.
+audit_rules_watch_identity contains lib.unknown("auditd", input.unknown["logging.audit_rules"]) if auditd.installed
 
 journal_persistent contains lib.verdict(
 	input.logging.journald_persistent,
 	"journald",
 	sprintf("journald keeps logs on disk (Storage=%s)", [input.logging.journald_storage]),
 	sprintf("journald keeps logs in memory only (Storage=%s%s): they are lost at reboot", [input.logging.journald_storage, missing_dir]),
-)
+) if not input.unknown["logging.journald_storage"]
+
+# A journald.conf drop-in that could not be read may set Storage=.
+journal_persistent contains lib.unknown("journald", input.unknown["logging.journald_storage"])
 
 missing_dir := ", no /var/log/journal" if input.logging.journald_storage == "auto"
 
@@ -79,4 +88,14 @@ remote_logging contains lib.verdict(
 	"logging",
 	sprintf("logs are forwarded to %s", [concat(", ", [t.target | some t in input.logging.remote_targets])]),
 	"logs stay on the host: no rsyslog, syslog-ng or journal-upload forwarding is configured",
-)
+) if {
+	not remote_config_unread
+}
+
+remote_config_unread if {
+	input.unknown["logging.remote_targets"]
+	count(input.logging.remote_targets) == 0
+}
+
+# No forwarding found, but a logging configuration file could not be read.
+remote_logging contains lib.unknown("logging", input.unknown["logging.remote_targets"]) if remote_config_unread

@@ -18,7 +18,17 @@ firewall_default_deny contains lib.verdict(
 	"firewall",
 	sprintf("%s starts at boot and drops unsolicited incoming traffic", [concat(", ", enabled_firewalls)]),
 	firewall_problem,
-)
+) if not firewall_config_unread
+
+firewall_config_unread_reasons := [r | some k, r in input.unknown; startswith(k, "network.firewalls.")]
+
+# No default-deny firewall found, but a saved firewall configuration could not be read.
+firewall_config_unread if {
+	not input.network.default_deny_configured
+	count(firewall_config_unread_reasons) > 0
+}
+
+firewall_default_deny contains lib.unknown("firewall", concat("; ", firewall_config_unread_reasons)) if firewall_config_unread
 
 firewall_problem := "no host firewall is installed" if count(input.network.firewalls) == 0
 
@@ -28,6 +38,22 @@ firewall_problem := sprintf("%s installed but not enabled at boot", [concat(", "
 }
 
 firewall_problem := sprintf("the incoming policy of %s is not drop or reject", [concat(", ", enabled_firewalls)]) if count(enabled_firewalls) > 0
+
+# The ruleset loaded in the kernel now (live root only): what the saved configuration says
+# matters little if nothing is loaded.
+firewall_active contains lib.verdict(
+	ruleset.active == true,
+	"firewall",
+	sprintf("the running kernel has %d rule(s) loaded (%s), incoming policy %s", [ruleset.rules, ruleset.tool, ruleset.input_policy]),
+	"no packet filter rules are loaded in the running kernel",
+) if {
+	ruleset := input.network.active_ruleset
+	ruleset != null
+}
+
+ruleset_read if input.network.active_ruleset != null
+
+firewall_active contains lib.unknown("firewall", lib.why("network.active_ruleset")) if not ruleset_read
 
 # Plain-text or legacy remote access services, by port.
 insecure_ports := {21: "FTP", 23: "Telnet", 69: "TFTP", 111: "portmapper", 512: "rexec", 513: "rlogin", 514: "rsh", 2049: "NFS", 161: "SNMP"}

@@ -16,9 +16,19 @@ judged if input.ssh.effective != null
 
 setting(name) := input.ssh.effective[name]
 
+# A setting sshd would reject (or one `sshd -T` did not print) is unknown: the checks that
+# need it yield an error with the collector's reason, never a verdict.
+missing_settings(names) := {n | some n in names; not input.ssh.effective[n]}
+
+unknown_setting(names) := lib.unknown("sshd", concat("; ", sort([lib.why(sprintf("ssh.effective.%s", [m])) | some m in missing_settings(names)]))) if {
+	judged
+	count(missing_settings(names)) > 0
+}
+
 number(name) := to_number(setting(name))
 
 root_login_disabled contains guard
+root_login_disabled contains unknown_setting(["permitrootlogin"])
 root_login_disabled contains lib.verdict(
 	setting("permitrootlogin") == "no",
 	"sshd",
@@ -27,6 +37,7 @@ root_login_disabled contains lib.verdict(
 ) if judged
 
 password_authentication_disabled contains guard
+password_authentication_disabled contains unknown_setting(["passwordauthentication"])
 password_authentication_disabled contains lib.verdict(
 	setting("passwordauthentication") == "no",
 	"sshd",
@@ -35,6 +46,7 @@ password_authentication_disabled contains lib.verdict(
 ) if judged
 
 empty_passwords_refused contains guard
+empty_passwords_refused contains unknown_setting(["permitemptypasswords"])
 empty_passwords_refused contains lib.verdict(
 	setting("permitemptypasswords") == "no",
 	"sshd",
@@ -43,6 +55,7 @@ empty_passwords_refused contains lib.verdict(
 ) if judged
 
 max_auth_tries contains guard
+max_auth_tries contains unknown_setting(["maxauthtries"])
 max_auth_tries contains lib.verdict(
 	number("maxauthtries") <= 4,
 	"sshd",
@@ -51,6 +64,7 @@ max_auth_tries contains lib.verdict(
 ) if judged
 
 x11_forwarding_disabled contains guard
+x11_forwarding_disabled contains unknown_setting(["x11forwarding"])
 x11_forwarding_disabled contains lib.verdict(
 	setting("x11forwarding") == "no",
 	"sshd",
@@ -59,6 +73,7 @@ x11_forwarding_disabled contains lib.verdict(
 ) if judged
 
 hostbased_authentication_disabled contains guard
+hostbased_authentication_disabled contains unknown_setting(["hostbasedauthentication", "ignorerhosts"])
 hostbased_authentication_disabled contains lib.verdict(
 	{setting("hostbasedauthentication"), setting("ignorerhosts")} == {"no", "yes"},
 	"sshd",
@@ -67,6 +82,7 @@ hostbased_authentication_disabled contains lib.verdict(
 ) if judged
 
 user_environment_disabled contains guard
+user_environment_disabled contains unknown_setting(["permituserenvironment"])
 user_environment_disabled contains lib.verdict(
 	setting("permituserenvironment") == "no",
 	"sshd",
@@ -74,7 +90,8 @@ user_environment_disabled contains lib.verdict(
 	sprintf("PermitUserEnvironment is %s: users can set environment variables that bypass restrictions", [setting("permituserenvironment")]),
 ) if judged
 
-# sshd time values: plain seconds or one number with a unit (s, m, h).
+# sshd time values: the collector and `sshd -T` give seconds; one number with a unit (s, m, h)
+# is still read for facts written by hand.
 duration(v) := to_number(v) if regex.match(`^[0-9]+$`, v)
 
 duration(v) := to_number(trim_suffix(v, unit)) * factor if {
@@ -85,7 +102,10 @@ duration(v) := to_number(trim_suffix(v, unit)) * factor if {
 
 grace := duration(setting("logingracetime"))
 
-grace := -1 if not duration(setting("logingracetime"))
+grace := -1 if {
+	setting("logingracetime")
+	not duration(setting("logingracetime"))
+}
 
 default grace_ok := false
 
@@ -95,6 +115,7 @@ grace_ok if {
 }
 
 login_grace_time contains guard
+login_grace_time contains unknown_setting(["logingracetime"])
 login_grace_time contains lib.verdict(
 	grace_ok,
 	"sshd",
@@ -111,6 +132,7 @@ idle_ok if {
 }
 
 idle_timeout contains guard
+idle_timeout contains unknown_setting(["clientaliveinterval", "clientalivecountmax"])
 idle_timeout contains lib.verdict(
 	idle_ok,
 	"sshd",
@@ -119,6 +141,7 @@ idle_timeout contains lib.verdict(
 ) if judged
 
 log_level contains guard
+log_level contains unknown_setting(["loglevel"])
 log_level contains lib.verdict(
 	setting("loglevel") in {"INFO", "VERBOSE"},
 	"sshd",
@@ -135,6 +158,7 @@ weak_cipher(c) if startswith(c, "arcfour")
 weak_cipher(c) if c == "3des-cbc"
 
 strong_ciphers contains guard
+strong_ciphers contains unknown_setting(["ciphers"])
 strong_ciphers contains lib.verdict(
 	count(weak_ciphers) == 0,
 	"sshd",
@@ -153,6 +177,7 @@ weak_mac(m) if startswith(m, "umac-64")
 weak_mac(m) if m in {"hmac-sha1", "hmac-sha1-etm@openssh.com"}
 
 strong_macs contains guard
+strong_macs contains unknown_setting(["macs"])
 strong_macs contains lib.verdict(
 	count(weak_macs) == 0,
 	"sshd",
@@ -163,6 +188,7 @@ strong_macs contains lib.verdict(
 weak_kex := {k | some k in split(setting("kexalgorithms"), ","); endswith(k, "-sha1")} if setting("kexalgorithms")
 
 strong_key_exchange contains guard
+strong_key_exchange contains unknown_setting(["kexalgorithms"])
 strong_key_exchange contains lib.verdict(
 	count(weak_kex) == 0,
 	"sshd",
@@ -171,6 +197,7 @@ strong_key_exchange contains lib.verdict(
 ) if judged
 
 warning_banner contains guard
+warning_banner contains unknown_setting(["banner"])
 warning_banner contains lib.verdict(
 	setting("banner") != "none",
 	"sshd",
@@ -216,6 +243,7 @@ match_blocks_safe contains lib.fail(
 }
 
 access_limited contains guard
+access_limited contains unknown_setting(["allowusers", "allowgroups", "denyusers", "denygroups"])
 access_limited contains lib.verdict(
 	count([k | some k in ["allowusers", "allowgroups", "denyusers", "denygroups"]; setting(k) != ""]) > 0,
 	"sshd",

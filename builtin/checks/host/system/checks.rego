@@ -18,7 +18,10 @@ automatic_updates contains lib.verdict(
 	"patching",
 	sprintf("%s installs updates automatically", [input.patching.mechanism]),
 	updates_problem,
-)
+) if not input.unknown["patching.automatic_updates"]
+
+# A configuration file that could not be read may switch updates on or off.
+automatic_updates contains lib.unknown("patching", input.unknown["patching.automatic_updates"])
 
 updates_problem := "no automatic update mechanism (unattended-upgrades, dnf-automatic) is installed" if input.patching.mechanism == null
 
@@ -42,7 +45,24 @@ time_sync_configured contains lib.verdict(
 	"time",
 	sprintf("time is synchronised by %s", [concat(", ", [d.name | some d in input.time.daemons; d.enabled])]),
 	time_problem,
-)
+) if {
+	not time_config_unread
+}
+
+time_sync_configured contains lib.pass("time", sprintf("time is synchronised by %s", [concat(", ", [d.name | some d in input.time.daemons; d.enabled])])) if {
+	time_config_unread
+	input.time.configured
+}
+
+# No server found, but a time daemon's configuration could not be read in full.
+time_sync_configured contains lib.unknown("time", concat("; ", time_config_unread_reasons)) if {
+	time_config_unread
+	not input.time.configured
+}
+
+time_config_unread_reasons := [r | some k, r in input.unknown; startswith(k, "time.daemons.")]
+
+time_config_unread if count(time_config_unread_reasons) > 0
 
 time_problem := "no time synchronisation daemon (chrony, systemd-timesyncd, ntp) is installed" if count(input.time.daemons) == 0
 
@@ -104,7 +124,12 @@ core_dumps_restricted contains lib.verdict(
 	"coredump",
 	"core dumps are limited (hard core limit 0, or systemd-coredump Storage=none)",
 	"core dumps are allowed: a crashing program can write its memory, secrets included, to disk",
-)
+) if count(core_config_unread) == 0
+
+# limits.d or coredump.conf.d files that could not be read may set anything.
+core_config_unread := [r | some k in ["hardening.core_hard_limit_zero", "hardening.coredump_storage"]; r := input.unknown[k]]
+
+core_dumps_restricted contains lib.unknown("coredump", concat("; ", core_config_unread)) if count(core_config_unread) > 0
 
 default core_dumps_off := false
 
@@ -116,12 +141,19 @@ banner_paths := ["/etc/issue", "/etc/issue.net"]
 
 login_banner contains lib.pass(path, sprintf("%s warns users and does not reveal the operating system", [path])) if {
 	some path in banner_paths
+	not input.unknown[concat("", ["hardening.banners.", path])]
 	banner_ok(input.hardening.banners[path]) == true
 }
 
 login_banner contains lib.fail(path, banner_problem(path)) if {
 	some path in banner_paths
+	not input.unknown[concat("", ["hardening.banners.", path])]
 	banner_ok(input.hardening.banners[path]) == false
+}
+
+login_banner contains lib.unknown(path, reason) if {
+	some path in banner_paths
+	reason := input.unknown[concat("", ["hardening.banners.", path])]
 }
 
 banner_ok(b) := true if {

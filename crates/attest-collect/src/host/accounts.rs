@@ -281,10 +281,13 @@ pub(crate) fn accounts(fs: &RootFs, today_days: i64, g: &mut Gather) -> AccountF
 }
 
 /// Reads `/etc/sudoers` and the folders it includes (`@includedir`, `#includedir`,
-/// `@include`, `#include`).
+/// `@include`, `#include`). A file or folder that exists but cannot be read leaves the rules
+/// incomplete: `accounts.sudo_rules` is then unknown with the reason, since the part not
+/// read may hold any rule.
 fn sudoers(fs: &RootFs, facts: &mut AccountFacts, g: &mut Gather) {
     let mut queue = vec!["/etc/sudoers".to_owned()];
     let mut seen = std::collections::BTreeSet::new();
+    let mut unreadable = Vec::new();
     while let Some(file) = queue.pop() {
         if !seen.insert(file.clone()) || seen.len() > 128 {
             continue;
@@ -292,6 +295,9 @@ fn sudoers(fs: &RootFs, facts: &mut AccountFacts, g: &mut Gather) {
         let text = match fs.read_text(&file) {
             Ok(t) => t,
             Err(e) => {
+                if !e.is_absent() {
+                    unreadable.push(e.0.clone());
+                }
                 g.unknown(&format!("accounts.sudoers:{file}"), e.0);
                 continue;
             }
@@ -314,10 +320,19 @@ fn sudoers(fs: &RootFs, facts: &mut AccountFacts, g: &mut Gather) {
                 .or_else(|| line.strip_prefix("#includedir"))
             {
                 let dir = dir.trim();
-                for name in fs.list_dir(dir).unwrap_or_default() {
-                    // sudo skips names with a dot or ending in `~`.
-                    if !name.contains('.') && !name.ends_with('~') {
-                        includes.push(format!("{dir}/{name}"));
+                match fs.entries(dir) {
+                    Ok(names) => {
+                        // sudo skips names with a dot or ending in `~`.
+                        includes.extend(
+                            names
+                                .into_iter()
+                                .filter(|n| !n.contains('.') && !n.ends_with('~'))
+                                .map(|n| format!("{dir}/{n}")),
+                        );
+                    }
+                    Err(e) => {
+                        unreadable.push(e.0.clone());
+                        g.unknown(&format!("accounts.sudoers:{dir}"), e.0);
                     }
                 }
                 continue;
@@ -368,6 +383,12 @@ fn sudoers(fs: &RootFs, facts: &mut AccountFacts, g: &mut Gather) {
         }
         includes.reverse();
         queue.extend(includes);
+    }
+    if !unreadable.is_empty() {
+        g.unknown(
+            "accounts.sudo_rules",
+            format!("sudoers cannot be read in full: {}", unreadable.join("; ")),
+        );
     }
 }
 
@@ -445,15 +466,37 @@ pub(crate) fn auth_policy(fs: &RootFs, g: &mut Gather) -> AuthPolicyFacts {
         "/etc/pam.d/password-auth",
     ];
     let mut texts = BTreeMap::new();
+    let mut unreadable = Vec::new();
     for file in password_files.iter().chain(auth_files.iter()) {
-        if let Ok(text) = fs.read_text(file) {
-            facts.pam_files.push((*file).to_owned());
-            texts.insert(*file, text);
+        match fs.read_if_present(file) {
+            Ok(Some(text)) => {
+                facts.pam_files.push((*file).to_owned());
+                texts.insert(*file, text);
+            }
+            Ok(None) => {}
+            Err(e) => unreadable.push(e.0),
         }
     }
     facts.pam_files.sort();
     facts.pam_files.dedup();
-    if texts.is_empty() {
+    unreadable.sort();
+    unreadable.dedup();
+    if !unreadable.is_empty() {
+        // An unread stack may hold or lack any module: the policy is not known in full.
+        let why = format!(
+            "PAM configuration cannot be read in full: {}",
+            unreadable.join("; ")
+        );
+        for fact in [
+            "auth.pam",
+            "auth.quality",
+            "auth.lockout",
+            "auth.unix_nullok",
+        ] {
+            g.unknown(fact, why.clone());
+        }
+    }
+    if texts.is_empty() && unreadable.is_empty() {
         g.unknown(
             "auth.pam",
             "no PAM password or auth stack found (/etc/pam.d/common-* or system-auth)",
@@ -512,18 +555,33 @@ pub(crate) fn auth_policy(fs: &RootFs, g: &mut Gather) -> AuthPolicyFacts {
             facts.unix_nullok = true;
         }
     }
-    if facts.quality_module.as_deref() == Some("pam_pwquality")
-        && let Ok(text) = fs.read_text("/etc/security/pwquality.conf")
-    {
-        for (k, v) in key_values(&text, '=') {
-            facts.quality.entry(k).or_insert(v);
+    for (module, file, fact, options) in [
+        (
+            "pam_pwquality",
+            "/etc/security/pwquality.conf",
+            "auth.quality",
+            &mut facts.quality,
+        ),
+        (
+            "pam_faillock",
+            "/etc/security/faillock.conf",
+            "auth.lockout",
+            &mut facts.lockout,
+        ),
+    ] {
+        let used = facts.quality_module.as_deref() == Some(module)
+            || facts.lockout_module.as_deref() == Some(module);
+        if !used {
+            continue;
         }
-    }
-    if facts.lockout_module.as_deref() == Some("pam_faillock")
-        && let Ok(text) = fs.read_text("/etc/security/faillock.conf")
-    {
-        for (k, v) in key_values(&text, '=') {
-            facts.lockout.entry(k).or_insert(v);
+        match fs.read_if_present(file) {
+            Ok(Some(text)) => {
+                for (k, v) in key_values(&text, '=') {
+                    options.entry(k).or_insert(v);
+                }
+            }
+            Ok(None) => {}
+            Err(e) => g.unknown(fact, e.0),
         }
     }
     match fs.read_text("/etc/login.defs") {

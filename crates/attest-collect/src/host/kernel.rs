@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::Gather;
+use super::{Gather, incomplete, with_dropins};
 use crate::RootFs;
 
 /// sysctl keys Attest reads.
@@ -53,8 +53,8 @@ pub struct KernelFacts {
 
 /// The sysctl.d files in the order systemd-sysctl applies them: by file name across
 /// folders (a name in an earlier folder masks the same name in later ones), then
-/// `/etc/sysctl.conf`. Later assignments win.
-fn sysctl_files(fs: &RootFs) -> Vec<String> {
+/// `/etc/sysctl.conf`. Later assignments win. Also the folders that could not be listed.
+fn sysctl_files(fs: &RootFs) -> (Vec<String>, Vec<String>) {
     let dirs = [
         "/etc/sysctl.d",
         "/run/sysctl.d",
@@ -63,8 +63,16 @@ fn sysctl_files(fs: &RootFs) -> Vec<String> {
         "/lib/sysctl.d",
     ];
     let mut by_name: BTreeMap<String, String> = BTreeMap::new();
+    let mut unreadable = Vec::new();
     for dir in dirs {
-        for name in fs.list_dir(dir).unwrap_or_default() {
+        let names = match fs.entries(dir) {
+            Ok(names) => names,
+            Err(e) => {
+                unreadable.push(e.0);
+                continue;
+            }
+        };
+        for name in names {
             if name.ends_with(".conf") {
                 by_name
                     .entry(name.clone())
@@ -74,7 +82,7 @@ fn sysctl_files(fs: &RootFs) -> Vec<String> {
     }
     let mut files: Vec<String> = by_name.into_values().collect();
     files.push("/etc/sysctl.conf".to_owned());
-    files
+    (files, unreadable)
 }
 
 /// Applies sysctl `key = value` lines (`;` and `#` comments, `-` prefix ignored).
@@ -119,10 +127,24 @@ pub(crate) fn kernel(fs: &RootFs, g: &mut Gather) -> KernelFacts {
     facts.source.push_str("config");
     let mut values = BTreeMap::new();
     let mut set_by = BTreeMap::new();
-    for file in sysctl_files(fs) {
-        if let Ok(text) = fs.read_text(&file) {
-            apply_sysctl(&text, &file, &mut values, &mut set_by);
+    let (files, mut unreadable) = sysctl_files(fs);
+    for file in files {
+        match fs.read_if_present(&file) {
+            Ok(Some(text)) => apply_sysctl(&text, &file, &mut values, &mut set_by),
+            Ok(None) => {}
+            Err(e) => unreadable.push(e.0),
         }
+    }
+    if !unreadable.is_empty() {
+        // A file that cannot be read may set any key, or override any value read.
+        let why = format!(
+            "the sysctl.d configuration cannot be read in full: {}",
+            unreadable.join("; ")
+        );
+        for key in SYSCTL_KEYS {
+            g.unknown(&format!("kernel.sysctl.{key}"), why.clone());
+        }
+        return facts;
     }
     for key in SYSCTL_KEYS {
         match values.get(*key) {
@@ -163,14 +185,15 @@ pub struct BannerFacts {
     pub reveals_os: bool,
 }
 
-pub(crate) fn hardening(fs: &RootFs, os_id: Option<&str>) -> HardeningFacts {
+pub(crate) fn hardening(fs: &RootFs, os_id: Option<&str>, g: &mut Gather) -> HardeningFacts {
     let mut facts = HardeningFacts::default();
-    let mut limit_files = vec!["/etc/security/limits.conf".to_owned()];
-    limit_files.extend(fs.glob("/etc/security/limits.d/*.conf"));
-    for file in limit_files {
-        let Ok(text) = fs.read_text(&file) else {
-            continue;
-        };
+    let (limits, unreadable) = with_dropins(
+        fs,
+        "/etc/security/limits.conf",
+        "/etc/security/limits.d/*.conf",
+    );
+    incomplete(g, "hardening.core_hard_limit_zero", &unreadable);
+    for (_, text) in limits {
         for line in text.lines() {
             let words: Vec<&str> = line
                 .split('#')
@@ -183,19 +206,27 @@ pub(crate) fn hardening(fs: &RootFs, os_id: Option<&str>) -> HardeningFacts {
             }
         }
     }
-    let mut coredump = vec!["/etc/systemd/coredump.conf".to_owned()];
-    coredump.extend(fs.glob("/etc/systemd/coredump.conf.d/*.conf"));
-    for file in coredump {
-        if let Ok(text) = fs.read_text(&file) {
-            for line in text.lines() {
-                if let Some(v) = line.trim().strip_prefix("Storage=") {
-                    facts.coredump_storage = Some(v.trim().to_owned());
-                }
+    let (coredump, unreadable) = with_dropins(
+        fs,
+        "/etc/systemd/coredump.conf",
+        "/etc/systemd/coredump.conf.d/*.conf",
+    );
+    incomplete(g, "hardening.coredump_storage", &unreadable);
+    for (_, text) in coredump {
+        for line in text.lines() {
+            if let Some(v) = line.trim().strip_prefix("Storage=") {
+                facts.coredump_storage = Some(v.trim().to_owned());
             }
         }
     }
     for path in ["/etc/issue", "/etc/issue.net", "/etc/motd"] {
-        let text = fs.read_text(path).ok();
+        let text = match fs.read_if_present(path) {
+            Ok(text) => text,
+            Err(e) => {
+                g.unknown(&format!("hardening.banners.{path}"), e.0);
+                None
+            }
+        };
         let banner = BannerFacts {
             exists: fs.exists(path),
             has_text: text.as_ref().is_some_and(|t| !t.trim().is_empty()),
@@ -258,7 +289,10 @@ pub(crate) fn permissions(
 ) -> BTreeMap<String, FilePermission> {
     let mut paths: Vec<String> = SENSITIVE_FILES.iter().map(|p| (*p).to_owned()).collect();
     // Private host keys: permissions only, never content.
-    paths.extend(fs.glob("/etc/ssh/ssh_host_*_key"));
+    match fs.glob("/etc/ssh/ssh_host_*_key") {
+        Ok(keys) => paths.extend(keys),
+        Err(e) => g.unknown("files./etc/ssh/ssh_host_*_key", e.0),
+    }
     let mut out = BTreeMap::new();
     for path in paths {
         let entry = match fs.stat(&path) {
@@ -280,7 +314,7 @@ pub(crate) fn permissions(
                 world_readable: Some(stat.mode & 0o004 != 0),
                 world_writable: Some(stat.mode & 0o002 != 0),
             },
-            Err(e) if e.0.ends_with("absent") => FilePermission {
+            Err(e) if e.is_absent() => FilePermission {
                 exists: false,
                 mode: None,
                 owner: None,

@@ -38,6 +38,36 @@ impl Gather {
     }
 }
 
+/// The texts of a main file and its drop-ins that exist, and why others could not be read.
+pub(crate) fn with_dropins(
+    fs: &RootFs,
+    main: &str,
+    dropins: &str,
+) -> (Vec<(String, String)>, Vec<String>) {
+    let mut unreadable = Vec::new();
+    let mut files = vec![main.to_owned()];
+    match fs.glob(dropins) {
+        Ok(found) => files.extend(found),
+        Err(e) => unreadable.push(e.0),
+    }
+    let mut texts = Vec::new();
+    for file in files {
+        match fs.read_if_present(&file) {
+            Ok(Some(text)) => texts.push((file, text)),
+            Ok(None) => {}
+            Err(e) => unreadable.push(e.0),
+        }
+    }
+    (texts, unreadable)
+}
+
+/// Records why `fact` is not known in full, if some of its files could not be read.
+pub(crate) fn incomplete(g: &mut Gather, fact: &str, unreadable: &[String]) {
+    if !unreadable.is_empty() {
+        g.unknown(fact, unreadable.join("; "));
+    }
+}
+
 /// The SSH server.
 #[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 pub struct SshFacts {
@@ -47,7 +77,8 @@ pub struct SshFacts {
     pub source: Option<String>,
     /// Effective settings for a connection that matches no `Match` block (lower-case keys).
     pub effective: Option<BTreeMap<String, String>>,
-    /// Settings written in the files (outside `Match` blocks), with where.
+    /// Settings that apply to every connection, with the line that set each (global lines
+    /// and `Match all` lines).
     pub explicit: BTreeMap<String, sshd::Setting>,
     /// `Match` blocks and their settings.
     pub match_blocks: Vec<sshd::MatchBlock>,
@@ -111,8 +142,8 @@ impl sshd::ConfigSource for Source<'_> {
     fn read(&self, path: &str) -> Result<String, String> {
         self.0.read_text(path).map_err(|e| e.0)
     }
-    fn glob(&self, pattern: &str) -> Vec<String> {
-        self.0.glob(pattern)
+    fn glob(&self, pattern: &str) -> Result<Vec<String>, String> {
+        self.0.glob(pattern).map_err(|e| e.0)
     }
 }
 
@@ -135,6 +166,7 @@ fn ssh(fs: &RootFs, packages: &system::PackageFacts, g: &mut Gather) -> SshFacts
     facts.match_blocks = parsed.match_blocks;
     facts.files = parsed.files;
     facts.problems = parsed.problems;
+    let invalid = parsed.unknown;
     if facts.files.is_empty() {
         g.unknown(
             "ssh.effective",
@@ -176,8 +208,22 @@ fn ssh(fs: &RootFs, packages: &system::PackageFacts, g: &mut Gather) -> SshFacts
         }
     }
 
+    if !parsed.unreadable.is_empty() {
+        g.unknown(
+            "ssh.effective",
+            format!(
+                "the configuration is incomplete: {}",
+                parsed.unreadable.join("; ")
+            ),
+        );
+        return facts;
+    }
     facts.source = Some("config".to_owned());
     facts.effective = Some(parsed.effective);
+    // A setting sshd would reject is not guessed: it is unknown, with the line and reason.
+    for (keyword, reason) in invalid {
+        g.unknown(&format!("ssh.effective.{keyword}"), reason);
+    }
     facts
 }
 
@@ -217,8 +263,8 @@ pub fn collect(fs: &RootFs, now: Timestamp) -> HostFacts {
     let kernel = kernel::kernel(fs, &mut g);
     let network = network::network(fs, &packages, &services, &mut g);
     let encryption = network::encryption(fs, &mut g);
-    let logging = operations::logging(fs, &packages, &services, processes.as_ref());
-    let time = operations::time(fs, &packages, &services, processes.as_ref());
+    let logging = operations::logging(fs, &packages, &services, processes.as_ref(), &mut g);
+    let time = operations::time(fs, &packages, &services, processes.as_ref(), &mut g);
     let patching = operations::patching(fs, &packages, &services, now.as_second(), &mut g);
     let malware = operations::malware(fs, &packages, &services, processes.as_ref());
     let users = accounts
@@ -232,7 +278,7 @@ pub fn collect(fs: &RootFs, now: Timestamp) -> HostFacts {
         .map(|gr| (gr.gid, gr.name.clone()))
         .collect();
     let files = kernel::permissions(fs, &users, &groups, &mut g);
-    let hardening = kernel::hardening(fs, os.id.as_deref());
+    let hardening = kernel::hardening(fs, os.id.as_deref(), &mut g);
     HostFacts {
         schema: HOST_FACTS_SCHEMA.to_owned(),
         collected_at: now,

@@ -46,6 +46,135 @@ pub struct NetworkFacts {
     pub default_deny_configured: bool,
     /// Listening sockets (absent when the root is not live).
     pub listening: Option<Vec<ListeningSocket>>,
+    /// The ruleset loaded in the kernel now (live root only; absent when it cannot be read,
+    /// see `unknown["network.active_ruleset"]`).
+    pub active_ruleset: Option<ActiveRuleset>,
+}
+
+/// The packet filter ruleset loaded in the running kernel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct ActiveRuleset {
+    /// The command it was read with: `nft -j list ruleset` or `iptables-save`.
+    pub tool: String,
+    /// Whether any rule is loaded or an input chain drops or rejects by default.
+    pub active: bool,
+    /// The default policy for incoming traffic: `drop` if any input base chain drops by
+    /// default (nftables evaluates every one), else `accept`.
+    pub input_policy: String,
+    /// Number of rules loaded.
+    pub rules: usize,
+}
+
+/// How long a ruleset listing may take before it is abandoned.
+const RULESET_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Reads `nft -j list ruleset` output.
+pub fn parse_nft_json(text: &str) -> Result<ActiveRuleset, String> {
+    let doc: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("unreadable `nft -j` output: {e}"))?;
+    let items = doc
+        .get("nftables")
+        .and_then(serde_json::Value::as_array)
+        .ok_or("`nft -j` output has no `nftables` list")?;
+    let rules = items.iter().filter(|i| i.get("rule").is_some()).count();
+    let input_policies: Vec<&str> = items
+        .iter()
+        .filter_map(|i| i.get("chain"))
+        .filter(|c| c.get("hook").and_then(serde_json::Value::as_str) == Some("input"))
+        .filter_map(|c| c.get("policy").and_then(serde_json::Value::as_str))
+        .collect();
+    let drops = input_policies.contains(&"drop");
+    Ok(ActiveRuleset {
+        tool: "nft -j list ruleset".to_owned(),
+        active: rules > 0 || drops,
+        input_policy: if drops { "drop" } else { "accept" }.to_owned(),
+        rules,
+    })
+}
+
+/// Reads `iptables-save` output.
+pub fn parse_iptables_save(text: &str) -> ActiveRuleset {
+    let (policy, rules) = iptables_policy(text);
+    let input_policy = policy.unwrap_or_else(|| "accept".to_owned());
+    ActiveRuleset {
+        tool: "iptables-save".to_owned(),
+        active: rules > 0 || input_policy != "accept",
+        input_policy,
+        rules,
+    }
+}
+
+/// Reads a child's pipe to its end on another thread, so a large output never blocks it.
+fn drain<R: std::io::Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut bytes);
+        }
+        bytes
+    })
+}
+
+/// Runs `program args` and returns its standard output, or why it could not; gives up after
+/// [`RULESET_TIMEOUT`].
+fn run_briefly(program: &str, args: &[&str]) -> Result<String, String> {
+    let mut child = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run `{program}`: {e}"))?;
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let started = std::time::Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() > RULESET_TIMEOUT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "`{program}` did not finish within {} s",
+                    RULESET_TIMEOUT.as_secs()
+                ));
+            }
+            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(1)),
+            Err(e) => return Err(format!("`{program}`: {e}")),
+        }
+    };
+    let stdout = stdout.join().unwrap_or_default();
+    if !status.success() {
+        let stderr = stderr.join().unwrap_or_default();
+        let why = String::from_utf8_lossy(&stderr);
+        let why = why
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("no message");
+        return Err(format!("`{program}` failed ({status}): {}", why.trim()));
+    }
+    Ok(String::from_utf8_lossy(&stdout).into_owned())
+}
+
+/// The ruleset loaded in the kernel, from `nft` (which also shows iptables-nft rules) or
+/// else legacy `iptables-save`. Both need `CAP_NET_ADMIN`.
+fn active_ruleset(fs: &RootFs) -> Result<ActiveRuleset, String> {
+    let find = |name: &str| {
+        ["/usr/sbin", "/sbin", "/usr/bin"]
+            .iter()
+            .map(|dir| format!("{dir}/{name}"))
+            .find(|p| fs.exists(p))
+    };
+    if let Some(nft) = find("nft") {
+        return parse_nft_json(&run_briefly(&nft, &["-j", "list", "ruleset"])?);
+    }
+    if let Some(save) = find("iptables-save") {
+        return Ok(parse_iptables_save(&run_briefly(&save, &[])?));
+    }
+    Err(
+        "neither nft nor iptables-save is installed, so the loaded ruleset cannot be listed"
+            .to_owned(),
+    )
 }
 
 fn nft_policy(text: &str) -> (Option<String>, usize) {
@@ -87,6 +216,22 @@ fn nft_policy(text: &str) -> (Option<String>, usize) {
     (policy, rules)
 }
 
+/// The first of `paths` that exists; one that exists but cannot be read is recorded as
+/// unknown under `fact`, never taken for an absent file.
+fn saved_config(fs: &RootFs, paths: &[&str], fact: &str, g: &mut Gather) -> Option<String> {
+    for path in paths {
+        match fs.read_if_present(path) {
+            Ok(Some(text)) => return Some(text),
+            Ok(None) => {}
+            Err(e) => {
+                g.unknown(fact, e.0);
+                return None;
+            }
+        }
+    }
+    None
+}
+
 fn iptables_policy(text: &str) -> (Option<String>, usize) {
     let policy = text
         .lines()
@@ -110,10 +255,13 @@ pub(crate) fn network(
             .any(|n| fs.exists(&format!("/usr/sbin/{n}")) || fs.exists(&format!("/sbin/{n}")))
     };
 
-    let nft_conf = fs
-        .read_text("/etc/nftables.conf")
-        .or_else(|_| fs.read_text("/etc/sysconfig/nftables.conf"));
-    if packages.has("nftables") || bin(&["nft"]) || nft_conf.is_ok() {
+    let nft_conf = saved_config(
+        fs,
+        &["/etc/nftables.conf", "/etc/sysconfig/nftables.conf"],
+        "network.firewalls.nftables",
+        g,
+    );
+    if packages.has("nftables") || bin(&["nft"]) || nft_conf.is_some() {
         let (policy, rules) = nft_conf.as_deref().map_or((None, 0), nft_policy);
         facts.firewalls.push(Firewall {
             name: "nftables".into(),
@@ -123,27 +271,28 @@ pub(crate) fn network(
             rules: Some(rules),
         });
     }
-    let ipt = fs
-        .read_text("/etc/iptables/rules.v4")
-        .or_else(|_| fs.read_text("/etc/sysconfig/iptables"));
-    if packages.has("iptables") || packages.has("iptables-persistent") || ipt.is_ok() {
+    let ipt = saved_config(
+        fs,
+        &["/etc/iptables/rules.v4", "/etc/sysconfig/iptables"],
+        "network.firewalls.iptables",
+        g,
+    );
+    if packages.has("iptables") || packages.has("iptables-persistent") || ipt.is_some() {
         let (policy, rules) = ipt.as_deref().map_or((None, 0), iptables_policy);
         facts.firewalls.push(Firewall {
             name: "iptables".into(),
             installed: packages.has("iptables") || bin(&["iptables"]),
-            enabled: ipt.is_ok()
+            enabled: ipt.is_some()
                 && services.any_enabled(&["netfilter-persistent.service", "iptables.service"]),
             input_policy: policy,
             rules: Some(rules),
         });
     }
     if packages.has("ufw") || fs.exists("/etc/ufw/ufw.conf") {
-        let conf = fs
-            .read_text("/etc/ufw/ufw.conf")
+        let conf = saved_config(fs, &["/etc/ufw/ufw.conf"], "network.firewalls.ufw", g)
             .map(|t| parse_env_file(&t))
             .unwrap_or_default();
-        let defaults = fs
-            .read_text("/etc/default/ufw")
+        let defaults = saved_config(fs, &["/etc/default/ufw"], "network.firewalls.ufw", g)
             .map(|t| parse_env_file(&t))
             .unwrap_or_default();
         facts.firewalls.push(Firewall {
@@ -192,7 +341,15 @@ pub(crate) fn network(
             }
         }
         facts.listening = Some(sockets.into_iter().collect());
+        match active_ruleset(fs) {
+            Ok(ruleset) => facts.active_ruleset = Some(ruleset),
+            Err(why) => g.unknown("network.active_ruleset", why),
+        }
     } else {
+        g.unknown(
+            "network.active_ruleset",
+            "the ruleset loaded in the kernel is known only on a live root",
+        );
         g.unknown(
             "network.listening",
             "listening sockets are known only on a live root",
@@ -333,7 +490,7 @@ const VIRTUAL_FS: &[&str] = &[
 
 pub(crate) fn encryption(fs: &RootFs, g: &mut Gather) -> EncryptionFacts {
     let mut facts = EncryptionFacts::default();
-    if let Ok(text) = fs.read_text("/etc/crypttab") {
+    if let Some(text) = saved_config(fs, &["/etc/crypttab"], "encryption.crypttab", g) {
         facts.crypttab = text
             .lines()
             .map(str::trim)
@@ -344,12 +501,11 @@ pub(crate) fn encryption(fs: &RootFs, g: &mut Gather) -> EncryptionFacts {
     let mut active: Option<Vec<String>> = None;
     if fs.is_live() {
         let mut names = Vec::new();
-        for dm in fs
-            .list_dir("/sys/block")
-            .unwrap_or_default()
-            .iter()
-            .filter(|d| d.starts_with("dm-"))
-        {
+        let devices = fs.entries("/sys/block").unwrap_or_else(|e| {
+            g.unknown("encryption.active_crypt_devices", e.0);
+            Vec::new()
+        });
+        for dm in devices.iter().filter(|d| d.starts_with("dm-")) {
             let uuid = fs
                 .read_text(&format!("/sys/block/{dm}/dm/uuid"))
                 .unwrap_or_default();
@@ -499,6 +655,54 @@ mod tests {
         );
         assert_eq!((v6[1].address.as_str(), v6[1].port), ("::", 80));
         assert!(parse_proc_net("h\n 0: zz:zz 0:0 0A\n 1: 00:\n", "tcp").is_empty());
+    }
+
+    #[test]
+    fn active_rulesets_are_read() {
+        let nft = r#"{"nftables": [{"metainfo": {"version": "1.0.6"}},
+            {"table": {"family": "inet", "name": "filter", "handle": 1}},
+            {"chain": {"family": "inet", "table": "filter", "name": "input", "handle": 1, "type": "filter", "hook": "input", "prio": 0, "policy": "drop"}},
+            {"chain": {"family": "inet", "table": "filter", "name": "forward", "handle": 2, "type": "filter", "hook": "forward", "prio": 0, "policy": "accept"}},
+            {"chain": {"family": "ip", "table": "nat", "name": "input", "handle": 3, "type": "nat", "hook": "input", "prio": 100, "policy": "accept"}},
+            {"rule": {"family": "inet", "table": "filter", "chain": "input", "handle": 4, "expr": []}}]}"#;
+        let ruleset = parse_nft_json(nft).unwrap();
+        assert_eq!(
+            (ruleset.active, ruleset.input_policy.as_str(), ruleset.rules),
+            (true, "drop", 1)
+        );
+        let empty = parse_nft_json(r#"{"nftables": [{"metainfo": {}}]}"#).unwrap();
+        assert_eq!(
+            (empty.active, empty.input_policy.as_str()),
+            (false, "accept")
+        );
+        assert!(parse_nft_json("not json").is_err());
+        assert!(parse_nft_json("{}").is_err());
+        let ipt =
+            parse_iptables_save("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\nCOMMIT\n");
+        assert_eq!((ipt.active, ipt.input_policy.as_str()), (false, "accept"));
+    }
+
+    #[test]
+    fn listing_commands_fail_with_their_message_or_time_out() {
+        assert_eq!(run_briefly("/bin/sh", &["-c", "echo ok"]).unwrap(), "ok\n");
+        // More than a pipe holds does not block the command.
+        let big = run_briefly("/bin/sh", &["-c", "head -c 300000 /dev/zero | tr '\\0' x"]).unwrap();
+        assert_eq!(big.len(), 300_000);
+        let failed = run_briefly(
+            "/bin/sh",
+            &["-c", "echo 'Operation not permitted' >&2; exit 1"],
+        )
+        .unwrap_err();
+        assert!(failed.contains("Operation not permitted"), "{failed}");
+        assert!(
+            run_briefly("/nonexistent/nft", &[])
+                .unwrap_err()
+                .starts_with("cannot run")
+        );
+        let started = std::time::Instant::now();
+        let slow = run_briefly("/bin/sh", &["-c", "sleep 30"]).unwrap_err();
+        assert!(slow.contains("did not finish"), "{slow}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
     }
 
     #[test]

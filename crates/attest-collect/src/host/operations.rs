@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::Gather;
 use super::network::{Component, component};
 use super::system::{PackageFacts, ServiceFacts};
+use super::{Gather, incomplete, with_dropins};
 use crate::RootFs;
 
 /// Logging and audit facts.
@@ -46,20 +46,12 @@ pub struct RemoteTarget {
     pub target: String,
 }
 
-fn config_with_dropins(fs: &RootFs, main: &str, dropins: &str) -> Vec<(String, String)> {
-    let mut files = vec![main.to_owned()];
-    files.extend(fs.glob(dropins));
-    files
-        .into_iter()
-        .filter_map(|f| fs.read_text(&f).ok().map(|t| (f, t)))
-        .collect()
-}
-
 pub(crate) fn logging(
     fs: &RootFs,
     packages: &PackageFacts,
     services: &ServiceFacts,
     processes: Option<&BTreeSet<String>>,
+    g: &mut Gather,
 ) -> LoggingFacts {
     let mut facts = LoggingFacts {
         auditd: Some(component(
@@ -77,14 +69,24 @@ pub(crate) fn logging(
         )),
         ..LoggingFacts::default()
     };
-    let mut rule_files = fs.glob("/etc/audit/rules.d/*.rules");
-    if rule_files.is_empty() {
+    let mut unreadable = Vec::new();
+    let mut rule_files = fs.glob("/etc/audit/rules.d/*.rules").unwrap_or_else(|e| {
+        unreadable.push(e.0);
+        Vec::new()
+    });
+    if rule_files.is_empty() && unreadable.is_empty() {
         rule_files.push("/etc/audit/audit.rules".to_owned());
     }
+    let mut rule_texts = Vec::new();
     for file in rule_files {
-        let Ok(text) = fs.read_text(&file) else {
-            continue;
-        };
+        match fs.read_if_present(&file) {
+            Ok(Some(text)) => rule_texts.push(text),
+            Ok(None) => {}
+            Err(e) => unreadable.push(e.0),
+        }
+    }
+    incomplete(g, "logging.audit_rules", &unreadable);
+    for text in rule_texts {
         for line in text.lines().map(str::trim).filter(|l| l.starts_with('-')) {
             if line.starts_with("-w ") || line.starts_with("-a ") {
                 facts.audit_rules = facts.audit_rules.saturating_add(1);
@@ -104,11 +106,13 @@ pub(crate) fn logging(
     facts.audit_watches.dedup();
 
     let mut storage = "auto".to_owned();
-    for (_, text) in config_with_dropins(
+    let (journald, unreadable) = with_dropins(
         fs,
         "/etc/systemd/journald.conf",
         "/etc/systemd/journald.conf.d/*.conf",
-    ) {
+    );
+    incomplete(g, "logging.journald_storage", &unreadable);
+    for (_, text) in journald {
         for line in text.lines() {
             if let Some(v) = line.trim().strip_prefix("Storage=") {
                 storage = v.trim().to_lowercase();
@@ -151,7 +155,14 @@ pub(crate) fn logging(
     .filter(|c| c.installed)
     .collect();
 
-    for (file, text) in config_with_dropins(fs, "/etc/rsyslog.conf", "/etc/rsyslog.d/*.conf") {
+    let (rsyslog, mut unreadable) = with_dropins(fs, "/etc/rsyslog.conf", "/etc/rsyslog.d/*.conf");
+    let (syslog_ng, more) = with_dropins(
+        fs,
+        "/etc/syslog-ng/syslog-ng.conf",
+        "/etc/syslog-ng/conf.d/*.conf",
+    );
+    unreadable.extend(more);
+    for (file, text) in rsyslog {
         for (i, line) in text.lines().enumerate() {
             let l = line.trim();
             if l.starts_with('#') {
@@ -184,11 +195,7 @@ pub(crate) fn logging(
             }
         }
     }
-    for (file, text) in config_with_dropins(
-        fs,
-        "/etc/syslog-ng/syslog-ng.conf",
-        "/etc/syslog-ng/conf.d/*.conf",
-    ) {
+    for (file, text) in syslog_ng {
         for (i, line) in text.lines().enumerate() {
             let l = line.trim();
             if !l.starts_with('#')
@@ -206,7 +213,14 @@ pub(crate) fn logging(
             }
         }
     }
-    if let Ok(text) = fs.read_text("/etc/systemd/journal-upload.conf") {
+    let upload = fs
+        .read_if_present("/etc/systemd/journal-upload.conf")
+        .unwrap_or_else(|e| {
+            unreadable.push(e.0);
+            None
+        });
+    incomplete(g, "logging.remote_targets", &unreadable);
+    if let Some(text) = upload {
         for (i, line) in text.lines().enumerate() {
             if let Some(url) = line.trim().strip_prefix("URL=") {
                 facts.remote_targets.push(RemoteTarget {
@@ -259,6 +273,7 @@ pub(crate) fn time(
     packages: &PackageFacts,
     services: &ServiceFacts,
     processes: Option<&BTreeSet<String>>,
+    g: &mut Gather,
 ) -> TimeFacts {
     let mut daemons = Vec::new();
     let chrony = component(
@@ -276,16 +291,19 @@ pub(crate) fn time(
     );
     if chrony.installed {
         let mut text = String::new();
-        for f in ["/etc/chrony/chrony.conf", "/etc/chrony.conf"] {
-            text.push_str(&fs.read_text(f).unwrap_or_default());
+        let mut unreadable = Vec::new();
+        for (main, dropins) in [
+            ("/etc/chrony/chrony.conf", "/etc/chrony/sources.d/*.sources"),
+            ("/etc/chrony.conf", "/etc/chrony/conf.d/*.conf"),
+        ] {
+            let (texts, more) = with_dropins(fs, main, dropins);
+            unreadable.extend(more);
+            for (_, t) in texts {
+                text.push_str(&t);
+                text.push('\n');
+            }
         }
-        for f in fs
-            .glob("/etc/chrony/sources.d/*.sources")
-            .into_iter()
-            .chain(fs.glob("/etc/chrony/conf.d/*.conf"))
-        {
-            text.push_str(&fs.read_text(&f).unwrap_or_default());
-        }
+        incomplete(g, "time.daemons.chrony", &unreadable);
         daemons.push(TimeDaemon {
             component: chrony,
             servers: servers(&text, &["server", "pool", "peer"]),
@@ -309,11 +327,13 @@ pub(crate) fn time(
     );
     if timesyncd.installed {
         let mut list = Vec::new();
-        for (_, text) in config_with_dropins(
+        let (texts, unreadable) = with_dropins(
             fs,
             "/etc/systemd/timesyncd.conf",
             "/etc/systemd/timesyncd.conf.d/*.conf",
-        ) {
+        );
+        incomplete(g, "time.daemons.systemd-timesyncd", &unreadable);
+        for (_, text) in texts {
             for line in text.lines() {
                 for key in ["NTP=", "FallbackNTP="] {
                     if let Some(v) = line.trim().strip_prefix(key) {
@@ -345,10 +365,13 @@ pub(crate) fn time(
         ),
     );
     if ntp.installed {
-        let text = ["/etc/ntp.conf", "/etc/ntpsec/ntp.conf"]
-            .iter()
-            .filter_map(|f| fs.read_text(f).ok())
-            .collect::<String>();
+        let mut text = String::new();
+        for f in ["/etc/ntp.conf", "/etc/ntpsec/ntp.conf"] {
+            match fs.read_if_present(f) {
+                Ok(t) => text.push_str(&t.unwrap_or_default()),
+                Err(e) => g.unknown("time.daemons.ntp", e.0),
+            }
+        }
         daemons.push(TimeDaemon {
             component: ntp,
             servers: servers(&text, &["server", "pool"]),
@@ -374,6 +397,55 @@ pub struct PatchingFacts {
     pub settings: BTreeMap<String, String>,
     /// Days since the package lists were last refreshed (apt), where known.
     pub package_lists_age_days: Option<i64>,
+    /// Package updates waiting to be installed, as counted by Ubuntu's update-notifier
+    /// (`/var/lib/update-notifier/updates-available`); absent elsewhere, since counting them
+    /// means reading the whole package indexes (see `unknown["patching.pending_updates"]`).
+    pub pending_updates: Option<u64>,
+    /// How many of the pending updates are security updates, from the same source.
+    pub pending_security_updates: Option<u64>,
+}
+
+/// The counts in update-notifier's `updates-available` message: (all, security).
+pub fn parse_updates_available(text: &str) -> Option<(u64, Option<u64>)> {
+    let leading = |line: &str| line.split_whitespace().next()?.parse::<u64>().ok();
+    let total = text
+        .lines()
+        .find(|l| {
+            l.contains("can be applied")
+                || l.contains("can be updated")
+                || l.contains("can be installed")
+        })
+        .and_then(leading)?;
+    let security = text
+        .lines()
+        .find(|l| l.contains("security update"))
+        .and_then(leading);
+    Some((total, security))
+}
+
+/// Pending updates where a cheap, authoritative count exists.
+fn pending_updates(fs: &RootFs, facts: &mut PatchingFacts, g: &mut Gather) {
+    const NOTIFIER: &str = "/var/lib/update-notifier/updates-available";
+    match fs.read_if_present(NOTIFIER) {
+        Ok(Some(text)) => match parse_updates_available(&text) {
+            Some((total, security)) => {
+                facts.pending_updates = Some(total);
+                facts.pending_security_updates = security;
+            }
+            None => g.unknown(
+                "patching.pending_updates",
+                format!("{NOTIFIER}: no update count in it"),
+            ),
+        },
+        Ok(None) => g.unknown(
+            "patching.pending_updates",
+            format!(
+                "{NOTIFIER} is absent; counting pending updates otherwise means reading the \
+                 whole package indexes, which a scan does not do"
+            ),
+        ),
+        Err(e) => g.unknown("patching.pending_updates", e.0),
+    }
 }
 
 pub(crate) fn patching(
@@ -385,10 +457,24 @@ pub(crate) fn patching(
 ) -> PatchingFacts {
     let mut facts = PatchingFacts::default();
     if packages.manager.as_deref() == Some("dpkg") || fs.exists("/etc/apt") {
-        for file in fs.glob("/etc/apt/apt.conf.d/*") {
-            let Ok(text) = fs.read_text(&file) else {
-                continue;
-            };
+        pending_updates(fs, &mut facts, g);
+        let mut unreadable = Vec::new();
+        let mut apt_texts = Vec::new();
+        match fs.glob("/etc/apt/apt.conf.d/*") {
+            Ok(files) => {
+                for file in files {
+                    match fs.read_if_present(&file) {
+                        Ok(Some(text)) => apt_texts.push(text),
+                        Ok(None) => {}
+                        Err(e) => unreadable.push(e.0),
+                    }
+                }
+            }
+            Err(e) => unreadable.push(e.0),
+        }
+        incomplete(g, "patching.settings", &unreadable);
+        incomplete(g, "patching.automatic_updates", &unreadable);
+        for text in apt_texts {
             for line in text.lines() {
                 let l = line.trim();
                 for key in [
@@ -418,24 +504,37 @@ pub(crate) fn patching(
             facts.automatic_updates = on("APT::Periodic::Unattended-Upgrade")
                 && on("APT::Periodic::Update-Package-Lists");
         }
-        let newest = fs
-            .list_dir("/var/lib/apt/lists")
-            .unwrap_or_default()
-            .iter()
-            .filter(|n| n.ends_with("Release") || n.ends_with("Packages") || n.ends_with(".lz4"))
-            .filter_map(|n| fs.stat(&format!("/var/lib/apt/lists/{n}")).ok())
-            .map(|s| s.mtime)
-            .max();
-        match newest {
-            Some(mtime) => facts.package_lists_age_days = Some(now.saturating_sub(mtime) / 86_400),
-            None => g.unknown(
-                "patching.package_lists_age_days",
-                "no apt package lists under /var/lib/apt/lists",
-            ),
+        match fs.entries("/var/lib/apt/lists") {
+            Ok(names) => {
+                let newest = names
+                    .iter()
+                    .filter(|n| {
+                        n.ends_with("Release") || n.ends_with("Packages") || n.ends_with(".lz4")
+                    })
+                    .filter_map(|n| fs.stat(&format!("/var/lib/apt/lists/{n}")).ok())
+                    .map(|s| s.mtime)
+                    .max();
+                match newest {
+                    Some(mtime) => {
+                        facts.package_lists_age_days = Some(now.saturating_sub(mtime) / 86_400);
+                    }
+                    None => g.unknown(
+                        "patching.package_lists_age_days",
+                        "no apt package lists under /var/lib/apt/lists",
+                    ),
+                }
+            }
+            Err(e) => g.unknown("patching.package_lists_age_days", e.0),
         }
     } else if packages.has("dnf-automatic") || fs.exists("/etc/dnf/automatic.conf") {
         facts.mechanism = Some("dnf-automatic".into());
-        if let Ok(text) = fs.read_text("/etc/dnf/automatic.conf") {
+        let conf = fs
+            .read_if_present("/etc/dnf/automatic.conf")
+            .unwrap_or_else(|e| {
+                g.unknown("patching.automatic_updates", e.0);
+                None
+            });
+        if let Some(text) = conf {
             for line in text.lines() {
                 if let Some((k, v)) = line.split_once('=') {
                     let k = k.trim();
@@ -456,9 +555,19 @@ pub(crate) fn patching(
             "patching.package_lists_age_days",
             "dnf metadata age is not read",
         );
+        g.unknown(
+            "patching.pending_updates",
+            "pending dnf updates are not counted: that needs the repository metadata",
+        );
     } else if packages.has("yum-cron") {
         facts.mechanism = Some("yum-cron".into());
-        let text = fs.read_text("/etc/yum/yum-cron.conf").unwrap_or_default();
+        let text = fs
+            .read_if_present("/etc/yum/yum-cron.conf")
+            .unwrap_or_else(|e| {
+                g.unknown("patching.automatic_updates", e.0);
+                None
+            })
+            .unwrap_or_default();
         facts.automatic_updates = text
             .lines()
             .any(|l| l.replace(' ', "") == "apply_updates=yes");
@@ -622,4 +731,30 @@ pub(crate) fn malware(
         a.kind != "telemetry" && (a.component.enabled || a.component.running == Some(true))
     });
     MalwareFacts { agents, protected }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn update_notifier_counts_are_read() {
+        assert_eq!(
+            parse_updates_available(
+                "\n12 updates can be applied immediately.\n5 of these updates are standard security updates.\nTo see these additional updates run: apt list --upgradable\n"
+            ),
+            Some((12, Some(5)))
+        );
+        assert_eq!(
+            parse_updates_available(
+                "3 packages can be updated.\n0 updates are security updates.\n"
+            ),
+            Some((3, Some(0)))
+        );
+        assert_eq!(
+            parse_updates_available("\n0 updates can be applied immediately.\n\n"),
+            Some((0, None))
+        );
+        assert_eq!(parse_updates_available("garbage"), None);
+    }
 }

@@ -72,7 +72,7 @@ pub(crate) fn os(fs: &RootFs, today: Date, g: &mut Gather) -> OsFacts {
     let mut facts = OsFacts::default();
     // The fallback is read only when /etc/os-release is absent, so a broken file is reported as such.
     let release = match fs.read_text("/etc/os-release") {
-        Err(e) if e.0.ends_with("absent") => fs.read_text("/usr/lib/os-release"),
+        Err(e) if e.is_absent() => fs.read_text("/usr/lib/os-release"),
         other => other,
     };
     match release {
@@ -110,13 +110,17 @@ pub(crate) fn os(fs: &RootFs, today: Date, g: &mut Gather) -> OsFacts {
             "the running kernel is known only on a live root",
         );
     }
-    let mut kernels: BTreeSet<String> = fs
-        .list_dir("/boot")
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|n| n.strip_prefix("vmlinuz-").map(str::to_owned))
-        .collect();
-    kernels.extend(fs.list_dir("/lib/modules").unwrap_or_default());
+    let mut kernels = BTreeSet::new();
+    for (dir, prefix) in [("/boot", "vmlinuz-"), ("/lib/modules", "")] {
+        match fs.entries(dir) {
+            Ok(names) => kernels.extend(
+                names
+                    .into_iter()
+                    .filter_map(|n| n.strip_prefix(prefix).map(str::to_owned)),
+            ),
+            Err(e) => g.unknown("os.installed_kernels", e.0),
+        }
+    }
     facts.installed_kernels = kernels.into_iter().collect();
     facts
 }
@@ -219,7 +223,7 @@ pub(crate) fn packages(fs: &RootFs, g: &mut Gather) -> PackageFacts {
                 installed: parse_dpkg_status(&text),
             };
         }
-        Err(e) if !e.0.ends_with("absent") => {
+        Err(e) if !e.is_absent() => {
             g.unknown("packages", e.0);
             return PackageFacts::default();
         }
@@ -332,11 +336,18 @@ pub(crate) fn services(fs: &RootFs, packages: &PackageFacts, g: &mut Gather) -> 
     let mut enabled = BTreeSet::new();
     let mut masked = BTreeSet::new();
     for dir in dirs {
-        for entry in fs.list_dir(dir).unwrap_or_default() {
+        let entries = fs.entries(dir).unwrap_or_else(|e| {
+            g.unknown("services.enabled", e.0);
+            Vec::new()
+        });
+        for entry in entries {
             let path = format!("{dir}/{entry}");
             if entry.ends_with(".wants") || entry.ends_with(".requires") {
                 // Vendor folders list units that are always pulled in; /etc lists what an admin enabled.
-                enabled.extend(fs.list_dir(&path).unwrap_or_default());
+                match fs.entries(&path) {
+                    Ok(units) => enabled.extend(units),
+                    Err(e) => g.unknown("services.enabled", e.0),
+                }
             } else if dir == "/etc/systemd/system"
                 && std::fs::read_link(fs.root().join(path.trim_start_matches('/')))
                     .is_ok_and(|t| t.as_os_str() == "/dev/null")

@@ -200,8 +200,58 @@ fn a_weak_root_fails_where_it_is_weak() {
         .unwrap();
     assert_eq!(
         cipher["message"],
-        "weak ciphers are offered: aes128-cbc, arcfour"
+        "weak ciphers are offered: 3des-cbc, aes128-cbc"
     );
+}
+
+/// `Ciphers -*-cbc`, `ClientAliveInterval 5m`, a Match block weakening a global setting
+/// through an `Include`, two `Subsystem` lines and `PermitRootLogin no#x`, read as sshd
+/// reads them.
+#[test]
+fn sshd_settings_follow_openssh_semantics_end_to_end() {
+    let sandbox = Sandbox::with_workspace();
+    let root = fixture_root(&sandbox, "sshd-openssh-semantics", &[]);
+    let facts = sandbox.json(&[
+        "collect",
+        "host",
+        "--root",
+        root.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let effective = &facts["ssh"]["effective"];
+    assert_eq!(effective["clientaliveinterval"], "300");
+    assert_eq!(effective["logingracetime"], "60");
+    assert_eq!(
+        effective["subsystem"],
+        "sftp /usr/lib/openssh/sftp-server; backup /usr/local/bin/backup-sftp"
+    );
+    assert!(effective["permitrootlogin"].is_null());
+    assert!(
+        facts["unknown"]["ssh.effective.permitrootlogin"]
+            .as_str()
+            .unwrap()
+            .contains("unsupported value `no#x`")
+    );
+    assert_eq!(
+        facts["ssh"]["match_blocks"][0]["settings"]["passwordauthentication"],
+        "yes"
+    );
+
+    let report = sandbox.json(&["scan", "--root", root.to_str().unwrap(), "--format", "json"]);
+    let s = statuses(&report);
+    for (check, expected) in [
+        ("host.ssh.strong_ciphers", "pass"),
+        ("host.ssh.strong_macs", "pass"),
+        ("host.ssh.idle_timeout", "pass"),
+        ("host.ssh.login_grace_time", "pass"),
+        ("host.ssh.password_authentication_disabled", "pass"),
+        ("host.ssh.match_blocks_safe", "fail"),
+        ("host.ssh.root_login_disabled", "error"),
+        ("host.ssh.config_valid", "fail"),
+    ] {
+        assert_eq!(status(&s, check), expected, "{check}");
+    }
 }
 
 #[test]
