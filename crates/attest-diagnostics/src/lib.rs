@@ -74,6 +74,19 @@ pub struct Location {
     pub column: usize,
 }
 
+impl Location {
+    /// The location of `span` in `file`, with its line and column.
+    pub fn new(file: &SourceFile, span: Range<usize>) -> Self {
+        let (line, column) = file.line_column(span.start);
+        Location {
+            file: file.clone(),
+            span,
+            line,
+            column,
+        }
+    }
+}
+
 /// How serious a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -184,13 +197,7 @@ impl Diagnostic {
     /// Points the diagnostic at `span` of `file`.
     #[must_use]
     pub fn at(mut self, file: &SourceFile, span: Range<usize>) -> Self {
-        let (line, column) = file.line_column(span.start);
-        self.location = Some(Location {
-            file: file.clone(),
-            span,
-            line,
-            column,
-        });
+        self.location = Some(Location::new(file, span));
         self
     }
 

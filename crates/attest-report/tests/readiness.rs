@@ -118,6 +118,7 @@ fn workspace() -> Workspace {
             ),
         ],
         checks: vec![],
+        check_locations: std::collections::BTreeMap::new(),
         excluded: vec![Exclusion {
             id: "PHY-01".into(),
             reason: "carved out".into(),
