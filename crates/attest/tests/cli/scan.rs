@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
-use crate::{Sandbox, stderr};
+use crate::{Sandbox, assert_contains_all, stderr};
 
 /// Copies `tests/fixtures/host/<name>/root` into the sandbox (git keeps no modes or owners)
 /// and gives its sensitive files the modes a real system has.
@@ -386,5 +386,67 @@ fn a_workspace_check_with_a_failing_test_makes_checks_test_fail() {
             .unwrap()
             .iter()
             .any(|c| c["id"] == "host.custom.motd_present")
+    );
+}
+
+/// Rego problems point into the check's Rego file, in plain words, never at `<input>` and
+/// never as the engine's raw output.
+#[test]
+fn validate_points_rego_problems_at_the_rego_file() {
+    let sandbox = Sandbox::with_workspace();
+    sandbox.write(
+        "checks/host/custom/checks.toml",
+        "[[check]]\nid = \"host.custom.motd_present\"\ntitle = \"A message of the day is set\"\nseverity = \"low\"\nrationale = \"r\"\nremediation = \"write /etc/motd\"\n\n[[check]]\nid = \"host.custom.issue_present\"\ntitle = \"A login banner is set\"\nseverity = \"low\"\nrationale = \"r\"\nremediation = \"write /etc/issue\"\n",
+    );
+    sandbox.write(
+        "checks/host/custom/checks.rego",
+        "# Banners.\n\npackage attest.host.custom\nimport rego.v1\nimport data.attest.lib\nmotd_present contains lib.verdict(input.hardening.banners[\"/etc/motd\"].has_text, \"/etc/motd\", \"set\", \"empty\")\n",
+    );
+    sandbox.write(
+        "checks/host/broken/checks.toml",
+        "[[check]]\nid = \"host.broken.anything\"\ntitle = \"t\"\nseverity = \"low\"\nrationale = \"r\"\nremediation = \"x\"\n",
+    );
+    sandbox.write(
+        "checks/host/broken/checks.rego",
+        "package attest.host.broken\nimport rego.v1\nanything contains x if {\n  x := 1 +\n}\n",
+    );
+    let output = sandbox.attest(&["validate"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let text = stderr(&output);
+    assert_contains_all(
+        &text,
+        &[
+            "checks/host/broken/checks.rego:4:5: error[rego]: invalid Rego: expecting `}` while parsing set",
+            "checks/host/custom/checks.rego:3:1: error[rego]: check `host.custom.issue_present` has no rule `issue_present` in package `attest.host.custom`",
+            "help: define the rule here, e.g. `issue_present contains result if { ... }`, or correct the check's id at checks/host/custom/checks.toml:9:6",
+            "2 error(s), 0 warning(s)",
+        ],
+    );
+    assert!(!text.contains("<input>"), "{text}");
+    assert!(!text.contains("-->"), "{text}");
+    let json = sandbox
+        .attest(&["validate", "--format", "json"])
+        .output()
+        .unwrap();
+    let diagnostics: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let positions: Vec<(&str, u64, u64)> = diagnostics
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            assert!(d["help"].is_string(), "{d}");
+            (
+                d["file"].as_str().unwrap(),
+                d["line"].as_u64().unwrap(),
+                d["column"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        positions,
+        [
+            ("checks/host/broken/checks.rego", 4, 5),
+            ("checks/host/custom/checks.rego", 3, 1)
+        ]
     );
 }
