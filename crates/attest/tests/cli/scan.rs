@@ -450,3 +450,87 @@ fn validate_points_rego_problems_at_the_rego_file() {
         ]
     );
 }
+
+/// `assess` scans a root into the given store and writes one self-contained HTML report.
+#[test]
+fn assess_scans_a_root_and_writes_a_self_contained_readiness_report() {
+    let sandbox = Sandbox::with_workspace();
+    let root = fixture_root(&sandbox, "weak", &[]);
+    let store = sandbox.path().join("elsewhere/store");
+    fs_err::create_dir_all(sandbox.path().join("out")).unwrap();
+    let output = sandbox
+        .attest(&[
+            "assess",
+            "--root",
+            root.to_str().unwrap(),
+            "--store",
+            store.to_str().unwrap(),
+            "--output",
+            "out/readiness.html",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_contains_all(
+        &stderr(&output),
+        &["Wrote the readiness report to out/readiness.html"],
+    );
+    // The results went to the store named, not to the workspace's.
+    assert!(store.join("attest.db").is_file());
+    assert!(!sandbox.path().join(".attest/attest.db").exists());
+
+    let path = sandbox.path().join("out/readiness.html");
+    let html = fs_err::read_to_string(&path).unwrap();
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&fs_err::metadata(&path).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o644);
+    assert!(html.starts_with("<!doctype html>"));
+    assert!(html.trim_end().ends_with("</html>"));
+    assert_contains_all(
+        &html,
+        &[
+            "SOC 2 readiness — Acme Ltd",
+            "<style>",
+            "<svg class=\"chart\"",
+            // The weak root makes automated controls fail.
+            "<span class=\"badge failing\">failing</span>",
+        ],
+    );
+    // Self-contained: nothing is fetched when the file is opened.
+    for external in [
+        "<link", "<script", "src=", "url(", "@import", "http://", "https://",
+    ] {
+        assert!(
+            !html.contains(external),
+            "the report refers to `{external}`"
+        );
+    }
+    // The same store then gives the same readiness to `report`.
+    let report = sandbox.json(&[
+        "report",
+        "readiness",
+        "--format",
+        "json",
+        "--store",
+        store.to_str().unwrap(),
+    ]);
+    assert!(report["summary"]["controls"]["failing"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn assess_with_a_bad_root_is_an_input_error_and_writes_nothing() {
+    let sandbox = Sandbox::with_workspace();
+    let output = sandbox
+        .attest(&[
+            "assess",
+            "--root",
+            "no/such/dir",
+            "--output",
+            "readiness.html",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_contains_all(&stderr(&output), &["--root no/such/dir: not a folder"]);
+    assert!(!sandbox.path().join("readiness.html").exists());
+}
