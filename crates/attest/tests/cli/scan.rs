@@ -491,7 +491,7 @@ fn assess_scans_a_root_and_writes_a_self_contained_readiness_report() {
         &[
             "SOC 2 readiness — Acme Ltd",
             "<style>",
-            "<svg class=\"chart\"",
+            "<svg class=\"chart-bar\"",
             // The weak root makes automated controls fail.
             "<span class=\"badge failing\">failing</span>",
         ],
