@@ -21,7 +21,7 @@ fn builtin_checks_pass_their_tests_and_each_has_a_pass_and_a_fail_case() {
         attest_diagnostics::render_human(&diagnostics, false)
     );
     assert_eq!(engine.checks().len(), workspace.checks.len());
-    let missing = engine.missing_rules();
+    let missing = engine.rule_diagnostics(&workspace.check_locations);
     assert!(
         missing.is_empty(),
         "{}",

@@ -74,6 +74,19 @@ pub struct Location {
     pub column: usize,
 }
 
+impl Location {
+    /// The location of `span` in `file`, with its line and column.
+    pub fn new(file: &SourceFile, span: Range<usize>) -> Self {
+        let (line, column) = file.line_column(span.start);
+        Location {
+            file: file.clone(),
+            span,
+            line,
+            column,
+        }
+    }
+}
+
 /// How serious a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -121,6 +134,25 @@ pub enum Code {
 }
 
 impl Code {
+    /// Every code.
+    pub const ALL: &'static [Code] = &[
+        Code::Io,
+        Code::Syntax,
+        Code::Schema,
+        Code::InvalidValue,
+        Code::UnknownCriterion,
+        Code::UnknownCheck,
+        Code::DuplicateControl,
+        Code::DuplicateCriterion,
+        Code::DuplicateCheck,
+        Code::Rego,
+        Code::CheckTest,
+        Code::EvidenceRequirement,
+        Code::FamilyMismatch,
+        Code::InvalidPeriod,
+        Code::UnknownControl,
+    ];
+
     /// The code as written in output and docs, e.g. `unknown-criterion`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -184,13 +216,7 @@ impl Diagnostic {
     /// Points the diagnostic at `span` of `file`.
     #[must_use]
     pub fn at(mut self, file: &SourceFile, span: Range<usize>) -> Self {
-        let (line, column) = file.line_column(span.start);
-        self.location = Some(Location {
-            file: file.clone(),
-            span,
-            line,
-            column,
-        });
+        self.location = Some(Location::new(file, span));
         self
     }
 
@@ -394,6 +420,47 @@ mod tests {
         assert!(text.contains("criteria = [\"CC9.9\"]"), "{text}");
         assert!(text.contains("not in the catalog"), "{text}");
         assert!(text.contains("attest catalog criteria"), "{text}");
+    }
+
+    /// Every code has its section in `docs/diagnostics.md`, and every section is a code.
+    #[test]
+    fn every_code_is_documented() {
+        let docs = include_str!("../../../docs/diagnostics.md");
+        let sections: Vec<&str> = docs
+            .lines()
+            .filter_map(|l| l.strip_prefix("## `"))
+            .filter_map(|l| l.split('`').next())
+            .collect();
+        let codes: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        for code in &codes {
+            assert!(sections.contains(code), "no section for `{code}`");
+        }
+        for section in &sections {
+            assert!(codes.contains(section), "`{section}` is not a code");
+        }
+        // A new variant does not compile here (the match has no wildcard): add it to `ALL`
+        // and give it a section in the docs.
+        for code in Code::ALL {
+            match code {
+                Code::Io
+                | Code::Syntax
+                | Code::Schema
+                | Code::InvalidValue
+                | Code::UnknownCriterion
+                | Code::UnknownCheck
+                | Code::DuplicateControl
+                | Code::DuplicateCriterion
+                | Code::DuplicateCheck
+                | Code::Rego
+                | Code::CheckTest
+                | Code::EvidenceRequirement
+                | Code::FamilyMismatch
+                | Code::InvalidPeriod
+                | Code::UnknownControl => {}
+            }
+        }
+        let unique: std::collections::HashSet<&Code> = Code::ALL.iter().collect();
+        assert_eq!(unique.len(), Code::ALL.len());
     }
 
     #[test]

@@ -57,7 +57,32 @@ fn environment() -> Result<Environment<'static>, minijinja::Error> {
     env.add_filter("md", |value: String| {
         value.replace('|', "\\|").replace('\n', " ")
     });
+    env.add_filter("code_spans", |value: String| {
+        minijinja::Value::from_safe_string(code_spans(&value))
+    });
     Ok(env)
+}
+
+/// `text` as HTML, with its `backticked` spans (commands in remediation steps, written for
+/// the terminal and Markdown) as `<code>`. Everything is escaped; an unmatched backtick stays.
+fn code_spans(text: &str) -> String {
+    use std::fmt::Write as _;
+    let parts: Vec<&str> = text.split('`').collect();
+    // An even number of parts means an odd number of backticks: the last one has no pair.
+    let unmatched = parts.len().is_multiple_of(2);
+    let mut out = String::with_capacity(text.len());
+    for (i, part) in parts.iter().enumerate() {
+        let escaped = minijinja::HtmlEscape(part);
+        let last = i.saturating_add(1) == parts.len();
+        if i % 2 == 1 && !(unmatched && last) {
+            let _ = write!(out, "<code>{escaped}</code>");
+        } else if i % 2 == 1 {
+            let _ = write!(out, "`{escaped}");
+        } else {
+            let _ = write!(out, "{escaped}");
+        }
+    }
+    out
 }
 
 /// Renders a readiness report in `format`.
@@ -81,6 +106,8 @@ pub fn render(report: &ReadinessReport, format: ReportFormat) -> Result<String, 
         r => report,
         css => STYLE,
         audit_type => audit_type,
+        // To the minute, for people; the JSON keeps the exact time.
+        generated => report.generated_at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
         version => env!("CARGO_PKG_VERSION"),
     })?;
     Ok(text)
@@ -89,4 +116,27 @@ pub fn render(report: &ReadinessReport, format: ReportFormat) -> Result<String, 
 /// The JSON Schema of the readiness report.
 pub fn readiness_schema() -> serde_json::Value {
     schemars::schema_for!(ReadinessReport).to_value()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::code_spans;
+
+    #[test]
+    fn code_spans_are_code_and_everything_is_escaped() {
+        assert_eq!(
+            code_spans("Run `attest scan --root <dir>` & check"),
+            "Run <code>attest scan --root &lt;dir&gt;</code> &amp; check"
+        );
+        assert_eq!(
+            code_spans("`a` then `b`"),
+            "<code>a</code> then <code>b</code>"
+        );
+        assert_eq!(code_spans("one ` alone"), "one ` alone");
+        assert_eq!(
+            code_spans("`a` and ` <b>"),
+            "<code>a</code> and ` &lt;b&gt;"
+        );
+        assert_eq!(code_spans(""), "");
+    }
 }

@@ -120,6 +120,7 @@ fn workspace() -> Workspace {
             ),
         ],
         checks: vec![],
+        check_locations: std::collections::BTreeMap::new(),
         excluded: vec![Exclusion {
             id: "PHY-01".into(),
             reason: "carved out".into(),
@@ -379,8 +380,18 @@ fn json_report_snapshot() {
 fn html_report_is_self_contained_and_escaped() {
     let text = render(&snapshot_report(), ReportFormat::Html).unwrap();
     assert!(text.starts_with("<!doctype html>"));
-    assert!(text.contains("<svg class=\"chart\""));
+    // The chart: a bar per category in scope, as wide as its readiness, coloured by level.
+    assert!(text.contains("aria-label=\"Readiness per category: Security "));
+    assert_eq!(text.matches("<svg class=\"chart-bar\"").count(), 2);
+    assert!(text.contains("<rect class=\"bar mid\" width=\"50.0\""));
+    assert!(text.contains("<rect class=\"bar high\" width=\"100.0\""));
     assert!(text.contains("Example | Ltd"));
+    // Commands in remediation steps are code; the time is given to the minute.
+    assert!(
+        text.contains("<code>attest evidence add FILE --control OPS-01 --date YYYY-MM-DD</code>")
+    );
+    assert!(!text.contains("`attest"));
+    assert!(text.contains("on 2026-06-01 00:00 UTC."));
     for external in ["src=\"http", "href=\"http", "@import", "url("] {
         assert!(!text.contains(external), "external asset: {external}");
     }

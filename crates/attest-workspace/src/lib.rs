@@ -12,9 +12,13 @@
 mod init;
 mod load;
 pub mod raw;
+mod read;
 mod validate;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+use attest_diagnostics::Location;
 
 use attest_model::{Category, Control, Criterion, Family, Scope};
 
@@ -72,6 +76,8 @@ pub struct Workspace {
     pub controls: Vec<Control>,
     /// Automated checks (built-in and the workspace's), by id.
     pub checks: Vec<attest_model::CheckMeta>,
+    /// Where each check's id is written in its metadata file, for diagnostics about the check.
+    pub check_locations: BTreeMap<String, Location>,
     /// Controls excluded from scope.
     pub excluded: Vec<Exclusion>,
     /// How continuously sources are monitored.

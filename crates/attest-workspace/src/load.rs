@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use attest_diagnostics::{Code, Diagnostic, SourceFile};
 use attest_model::{CheckMeta, Control, Criterion, Family};
-use serde::de::DeserializeOwned;
 
 use crate::raw::{RawCheckFile, RawConfig, RawControlFile, RawCriteriaFile};
+use crate::read::parse;
 use crate::validate::{self, ValidatedConfig};
 use crate::{CONFIG_FILE, Workspace};
 
@@ -165,33 +165,6 @@ fn read_text(path: &Path, diagnostics: &mut Vec<Diagnostic>) -> Option<SourceFil
     }
 }
 
-/// Parses `file` as TOML of shape `T`; a syntax error and a shape error get different codes.
-pub(crate) fn parse<T: DeserializeOwned>(
-    file: &SourceFile,
-    diagnostics: &mut Vec<Diagnostic>,
-) -> Option<T> {
-    if let Err(err) = file.text.parse::<toml::Table>() {
-        diagnostics.push(toml_diagnostic(Code::Syntax, file, &err));
-        return None;
-    }
-    match toml::from_str::<T>(&file.text) {
-        Ok(value) => Some(value),
-        Err(err) => {
-            diagnostics.push(toml_diagnostic(Code::Schema, file, &err));
-            None
-        }
-    }
-}
-
-fn toml_diagnostic(code: Code, file: &SourceFile, err: &toml::de::Error) -> Diagnostic {
-    let message = err.message().trim().to_owned();
-    let diag = Diagnostic::error(code, message);
-    match err.span() {
-        Some(span) => diag.at(file, span),
-        None => diag.in_file(file),
-    }
-}
-
 /// Loads the built-in layer, then the user's layer over it, and validates the result.
 ///
 /// A user control with the id of a built-in control replaces it; new ids extend the library;
@@ -205,11 +178,13 @@ pub fn load(
     let mut diagnostics = Vec::new();
 
     let mut checks: BTreeMap<String, CheckMeta> = BTreeMap::new();
+    let mut check_locations = BTreeMap::new();
     for layer in std::iter::once(builtin).chain(user.map(|(_, files)| files)) {
         let mut seen = BTreeMap::new();
         for file in &layer.checks {
             if let Some(raw) = parse::<RawCheckFile>(file, &mut diagnostics) {
-                for check in validate::checks(file, raw, &mut seen, &mut diagnostics) {
+                for (check, location) in validate::checks(file, raw, &mut seen, &mut diagnostics) {
+                    check_locations.insert(check.id.clone(), location);
                     checks.insert(check.id.clone(), check);
                 }
             }
@@ -281,6 +256,7 @@ pub fn load(
         families: families.into_values().collect(),
         controls,
         checks: checks.into_values().collect(),
+        check_locations,
         excluded: config.excluded,
         monitoring: config.monitoring,
         sampling: config.sampling,

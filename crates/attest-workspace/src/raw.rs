@@ -1,20 +1,25 @@
 //! The raw shapes of workspace files, as written, with spans for diagnostics.
 //!
-//! Values that need checking beyond their type (ids, enum names, dates) are kept as
-//! `Spanned` text and validated in `validate.rs`, so that one file yields every problem it has
-//! rather than only the first. These types are also the source of the published JSON Schemas.
+//! Files are read into these types field by field (`read.rs`), so that one file yields every
+//! problem it has rather than only the first: a required field that is missing or has the wrong
+//! type is `None` here, and the rest of its table is still read and validated. Values that need
+//! checking beyond their type (ids, enum names, dates) are kept as `Spanned` text and validated
+//! in `validate.rs`.
+//!
+//! These types are also the source of the published JSON Schemas: the `#[serde]` attributes
+//! describe the file format to `schemars`, and a test holds the reader to the same fields.
 
 use schemars::JsonSchema;
-use serde::Deserialize;
 use toml::Spanned;
 
 /// `attest.toml`: the organisation, the audit scope and the sources to collect from.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "attest.toml", description = "Attest workspace configuration")]
 pub struct RawConfig {
     /// The organisation being audited.
-    pub organisation: RawOrganisation,
+    #[schemars(with = "RawOrganisation")]
+    pub organisation: Option<RawOrganisation>,
     /// What the audit covers.
     #[serde(default)]
     pub scope: RawScope,
@@ -33,7 +38,7 @@ pub struct RawConfig {
 }
 
 /// How continuously sources are monitored.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawMonitoring {
     /// How often sources are collected, e.g. "1h" or "15m" (default "1h").
@@ -48,7 +53,7 @@ pub struct RawMonitoring {
 
 /// Type 2 sample sizes by control frequency (defaults: annual 1, quarterly 2, monthly 2,
 /// weekly 5, daily 20, `per_event` 25, continuous 25).
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSampling {
     /// Annual controls.
@@ -75,15 +80,16 @@ pub struct RawSampling {
 }
 
 /// The organisation being audited.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawOrganisation {
     /// Legal or trading name, as it appears on reports.
-    pub name: String,
+    #[schemars(with = "String")]
+    pub name: Option<String>,
 }
 
 /// What the audit covers.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawScope {
     /// `type1` (design at a point in time) or `type2` (operating effectiveness over a period).
@@ -102,24 +108,28 @@ pub struct RawScope {
 }
 
 /// An audit period; dates as TOML local dates (`2026-01-01`) or strings.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawPeriod {
     /// First day.
     #[schemars(with = "String")]
-    pub start: Spanned<toml::Value>,
+    pub start: Option<Spanned<RawDate>>,
     /// Last day.
     #[schemars(with = "String")]
-    pub end: Spanned<toml::Value>,
+    pub end: Option<Spanned<RawDate>>,
 }
 
+/// A date as written: a TOML date (`2026-01-01`) or a string, kept as text for validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawDate(pub String);
+
 /// A source to collect facts from.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSource {
     /// One of `host`, `aws`, `terraform`, `kubernetes`, `idp`, `git`, `manual`.
     #[schemars(with = "String")]
-    pub kind: Spanned<String>,
+    pub kind: Option<Spanned<String>>,
     /// For `host`: the root to scan (default `/`); for file-based sources: the export path.
     pub path: Option<String>,
     /// Whether the source is collected (default true).
@@ -132,7 +142,7 @@ fn default_true() -> bool {
 }
 
 /// Adjustments to the control library.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawControlsConfig {
     /// Controls that do not apply, each with the reason (shown in reports).
@@ -141,18 +151,19 @@ pub struct RawControlsConfig {
 }
 
 /// A control taken out of scope.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawExclusion {
     /// The control id.
     #[schemars(with = "String")]
-    pub id: Spanned<String>,
+    pub id: Option<Spanned<String>>,
     /// Why it does not apply, e.g. "carved out: data centres are operated by the cloud provider".
-    pub reason: String,
+    #[schemars(with = "String")]
+    pub reason: Option<String>,
 }
 
 /// `controls/<family>.toml`: one family of controls.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(
     title = "Attest control family",
@@ -160,49 +171,53 @@ pub struct RawExclusion {
 )]
 pub struct RawControlFile {
     /// The family the file's controls belong to.
-    pub family: RawFamily,
+    #[schemars(with = "RawFamily")]
+    pub family: Option<RawFamily>,
     /// The controls.
     #[serde(default)]
     pub control: Vec<RawControl>,
 }
 
 /// A family of controls.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawFamily {
     /// Family id: the prefix of its control ids, e.g. `AC`.
     #[schemars(with = "String")]
-    pub id: Spanned<String>,
+    pub id: Option<Spanned<String>>,
     /// Family name.
-    pub name: String,
+    #[schemars(with = "String")]
+    pub name: Option<String>,
     /// One sentence on what the family covers.
     #[serde(default)]
     pub description: String,
 }
 
 /// One control.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawControl {
     /// Identifier, `<FAMILY>-NN`, e.g. `AC-01`.
     #[schemars(with = "String")]
-    pub id: Spanned<String>,
+    pub id: Option<Spanned<String>>,
     /// The control stated as operating.
     #[schemars(with = "String")]
-    pub title: Spanned<String>,
+    pub title: Option<Spanned<String>>,
     /// What the organisation does, concretely.
-    pub description: String,
+    #[schemars(with = "String")]
+    pub description: Option<String>,
     /// Criteria ids the control addresses, e.g. `CC6.1`.
     #[schemars(with = "Vec<String>")]
-    pub criteria: Spanned<Vec<Spanned<String>>>,
+    pub criteria: Option<Spanned<Vec<Spanned<String>>>>,
     /// The role accountable for the control.
-    pub owner: String,
+    #[schemars(with = "String")]
+    pub owner: Option<String>,
     /// How often it operates.
     #[schemars(with = "attest_model::Frequency")]
-    pub frequency: Spanned<String>,
+    pub frequency: Option<Spanned<String>>,
     /// How it is evidenced: automated, manual or hybrid.
     #[schemars(with = "attest_model::ControlKind")]
-    pub kind: Spanned<String>,
+    pub kind: Option<Spanned<String>>,
     /// Impact when it does not operate (default `medium`).
     #[schemars(with = "Option<attest_model::Severity>")]
     pub severity: Option<Spanned<String>>,
@@ -216,18 +231,19 @@ pub struct RawControl {
 }
 
 /// Manual evidence a control expects.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawEvidence {
     /// The document or record that proves the control operated.
-    pub expected: String,
+    #[schemars(with = "String")]
+    pub expected: Option<String>,
     /// Days one piece of evidence stays current after its effective date.
     #[schemars(with = "u32", range(min = 1, max = 3660))]
-    pub freshness_days: Spanned<i64>,
+    pub freshness_days: Option<Spanned<i64>>,
 }
 
 /// `criteria/*.toml`: criteria of a framework.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(
     title = "Attest criteria",
@@ -240,28 +256,31 @@ pub struct RawCriteriaFile {
 }
 
 /// One criterion.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCriterion {
     /// Identifier, e.g. `CC6.1`.
     #[schemars(with = "String")]
-    pub id: Spanned<String>,
+    pub id: Option<Spanned<String>>,
     /// Category.
     #[schemars(with = "attest_model::Category")]
-    pub category: Spanned<String>,
+    pub category: Option<Spanned<String>>,
     /// Series code, e.g. `CC6`.
-    pub series: String,
+    #[schemars(with = "String")]
+    pub series: Option<String>,
     /// Short title.
-    pub title: String,
+    #[schemars(with = "String")]
+    pub title: Option<String>,
     /// What the criterion asks.
-    pub description: String,
+    #[schemars(with = "String")]
+    pub description: Option<String>,
     /// Points of focus.
     #[serde(default)]
     pub points_of_focus: Vec<String>,
 }
 
 /// `checks/<source>/<family>/checks.toml`: metadata of a family of checks.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(
     title = "Attest checks",
@@ -274,22 +293,25 @@ pub struct RawCheckFile {
 }
 
 /// One check.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCheck {
     /// Identifier `<source>.<family>.<name>`, e.g. `host.ssh.root_login_disabled`; its Rego
     /// rule is `data.attest.<id>`.
     #[schemars(with = "String")]
-    pub id: Spanned<String>,
+    pub id: Option<Spanned<String>>,
     /// What passing means, in a sentence.
-    pub title: String,
+    #[schemars(with = "String")]
+    pub title: Option<String>,
     /// Severity of a failure.
     #[schemars(with = "attest_model::Severity")]
-    pub severity: Spanned<String>,
+    pub severity: Option<Spanned<String>>,
     /// Why it matters.
-    pub rationale: String,
+    #[schemars(with = "String")]
+    pub rationale: Option<String>,
     /// How to fix a failure: exact commands or configuration lines.
-    pub remediation: String,
+    #[schemars(with = "String")]
+    pub remediation: Option<String>,
     /// Benchmark references (CIS, SSG ids).
     #[serde(default)]
     pub references: Vec<String>,

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::str::FromStr;
 
-use attest_diagnostics::{Code, Diagnostic, SourceFile};
+use attest_diagnostics::{Code, Diagnostic, Location, SourceFile};
 use attest_model::{
     AuditType, Category, CheckMeta, Control, ControlKind, Criterion, EvidenceRequirement, Family,
     Frequency, Monitoring, Period, SampleSizes, Scope, Severity, UnknownVariant,
@@ -14,8 +14,8 @@ use jiff::{SignedDuration, Span, SpanRelativeTo};
 use toml::Spanned;
 
 use crate::raw::{
-    RawCheckFile, RawConfig, RawControl, RawControlFile, RawCriteriaFile, RawMonitoring,
-    RawSampling,
+    RawCheckFile, RawConfig, RawControl, RawControlFile, RawCriteriaFile, RawDate, RawFamily,
+    RawMonitoring, RawSampling,
 };
 use crate::{Exclusion, SOURCE_KINDS, SourceConfig};
 
@@ -84,28 +84,17 @@ pub(crate) fn criteria(
 ) {
     let mut seen = Seen::new();
     for c in raw.criterion {
-        let id = c.id.get_ref().trim().to_owned();
-        if id.is_empty() {
-            diagnostics.push(
-                Diagnostic::error(Code::InvalidValue, "criterion id is empty")
-                    .at(file, c.id.span()),
-            );
-            continue;
-        }
-        if let Some(first) = seen.get(&id) {
-            diagnostics.push(
-                Diagnostic::error(
-                    Code::DuplicateCriterion,
-                    format!("criterion `{id}` is defined twice"),
-                )
-                .at(file, c.id.span())
-                .with_label("second definition")
-                .with_help(format!("first defined at {first}")),
-            );
-            continue;
-        }
-        seen.insert(id.clone(), position(file, &c.id.span()));
-        let Some(category) = enum_value::<Category>(file, &c.category, diagnostics) else {
+        // A missing field was reported when the file was read.
+        let id =
+            c.id.as_ref()
+                .and_then(|id| criterion_id(file, id, &mut seen, diagnostics));
+        let category = c
+            .category
+            .as_ref()
+            .and_then(|v| enum_value::<Category>(file, v, diagnostics));
+        let (Some(id), Some(category), Some(series), Some(title), Some(description)) =
+            (id, category, c.series, c.title, c.description)
+        else {
             continue;
         };
         out.insert(
@@ -113,84 +102,165 @@ pub(crate) fn criteria(
             Criterion {
                 id,
                 category,
-                series: c.series,
-                title: c.title,
-                description: c.description.trim().to_owned(),
+                series,
+                title,
+                description: description.trim().to_owned(),
                 points_of_focus: c.points_of_focus,
             },
         );
     }
 }
 
-/// Validates one checks file; returns its valid checks.
+/// A criterion id that is not empty and new.
+fn criterion_id(
+    file: &SourceFile,
+    value: &Spanned<String>,
+    seen: &mut Seen,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<String> {
+    let id = value.get_ref().trim().to_owned();
+    if id.is_empty() {
+        diagnostics.push(
+            Diagnostic::error(Code::InvalidValue, "criterion id is empty").at(file, value.span()),
+        );
+        return None;
+    }
+    first_definition(
+        file,
+        value,
+        &id,
+        ("criterion", Code::DuplicateCriterion),
+        seen,
+        diagnostics,
+    )
+    .then_some(id)
+}
+
+/// Validates one checks file; returns its valid checks, each with where its id is written.
 pub(crate) fn checks(
     file: &SourceFile,
     raw: RawCheckFile,
     seen: &mut Seen,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Vec<CheckMeta> {
+) -> Vec<(CheckMeta, Location)> {
     let mut out = Vec::new();
     for check in raw.check {
-        let id = check.id.get_ref().trim().to_owned();
-        let parts: Vec<&str> = id.split('.').collect();
-        let well_formed = parts.len() == 3
-            && parts.iter().all(|p| {
-                !p.is_empty()
-                    && p.bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-            });
-        let source = parts.first().copied().unwrap_or_default().to_owned();
-        if !well_formed {
-            diagnostics.push(
-                Diagnostic::error(Code::InvalidValue, format!("invalid check id `{id}`"))
-                    .at(file, check.id.span())
-                    .with_help("a check id is `<source>.<family>.<name>` in lower case, e.g. `host.ssh.root_login_disabled`"),
-            );
-            continue;
-        }
-        if !SOURCE_KINDS.contains(&source.as_str()) {
-            diagnostics.push(
-                Diagnostic::error(
-                    Code::InvalidValue,
-                    format!("check `{id}` names unknown source `{source}`"),
-                )
-                .at(file, check.id.span())
-                .with_help(format!(
-                    "the first part of a check id is a source: {}",
-                    SOURCE_KINDS.join(", ")
-                )),
-            );
-            continue;
-        }
-        if let Some(first) = seen.get(&id) {
-            diagnostics.push(
-                Diagnostic::error(
-                    Code::DuplicateCheck,
-                    format!("check `{id}` is defined twice"),
-                )
-                .at(file, check.id.span())
-                .with_help(format!("first defined at {first}")),
-            );
-            continue;
-        }
-        seen.insert(id.clone(), position(file, &check.id.span()));
-        let Some(severity) = enum_value::<Severity>(file, &check.severity, diagnostics) else {
+        // A missing field was reported when the file was read.
+        let id = check
+            .id
+            .as_ref()
+            .and_then(|id| check_id(file, id, seen, diagnostics));
+        let severity = check
+            .severity
+            .as_ref()
+            .and_then(|v| enum_value::<Severity>(file, v, diagnostics));
+        let (
+            Some(id_value),
+            Some((id, source)),
+            Some(severity),
+            Some(title),
+            Some(rationale),
+            Some(remediation),
+        ) = (
+            check.id,
+            id,
+            severity,
+            check.title,
+            check.rationale,
+            check.remediation,
+        )
+        else {
             continue;
         };
-        out.push(CheckMeta {
+        let meta = CheckMeta {
             id,
             source,
-            title: check.title.trim().to_owned(),
+            title: title.trim().to_owned(),
             severity,
-            rationale: check.rationale.trim().to_owned(),
-            remediation: check.remediation.trim().to_owned(),
+            rationale: rationale.trim().to_owned(),
+            remediation: remediation.trim().to_owned(),
             references: check.references,
-        });
+        };
+        out.push((meta, Location::new(file, id_value.span())));
     }
     out
 }
 
+/// A check id that is well formed, names a source and is new: `(id, source)`.
+fn check_id(
+    file: &SourceFile,
+    value: &Spanned<String>,
+    seen: &mut Seen,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<(String, String)> {
+    let id = value.get_ref().trim().to_owned();
+    let parts: Vec<&str> = id.split('.').collect();
+    let well_formed = parts.len() == 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        });
+    let source = parts.first().copied().unwrap_or_default().to_owned();
+    if !well_formed {
+        diagnostics.push(
+            Diagnostic::error(Code::InvalidValue, format!("invalid check id `{id}`"))
+                .at(file, value.span())
+                .with_help("a check id is `<source>.<family>.<name>` in lower case, e.g. `host.ssh.root_login_disabled`"),
+        );
+        return None;
+    }
+    if !SOURCE_KINDS.contains(&source.as_str()) {
+        diagnostics.push(
+            Diagnostic::error(
+                Code::InvalidValue,
+                format!("check `{id}` names unknown source `{source}`"),
+            )
+            .at(file, value.span())
+            .with_help(format!(
+                "the first part of a check id is a source: {}",
+                SOURCE_KINDS.join(", ")
+            )),
+        );
+        return None;
+    }
+    first_definition(
+        file,
+        value,
+        &id,
+        ("check", Code::DuplicateCheck),
+        seen,
+        diagnostics,
+    )
+    .then_some((id, source))
+}
+
+/// Whether `id` (written at `value`) is defined here for the first time; a duplicate
+/// diagnostic with `code` otherwise, naming it as a `what`.
+fn first_definition(
+    file: &SourceFile,
+    value: &Spanned<String>,
+    id: &str,
+    (what, code): (&str, Code),
+    seen: &mut Seen,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> bool {
+    if let Some(first) = seen.get(id) {
+        diagnostics.push(
+            Diagnostic::error(code, format!("{what} `{id}` is defined twice"))
+                .at(file, value.span())
+                .with_label("second definition")
+                .with_help(format!("first defined at {first}")),
+        );
+        return false;
+    }
+    seen.insert(id.to_owned(), position(file, &value.span()));
+    true
+}
+
 /// Validates one control file; returns its family and valid controls.
+///
+/// The controls are validated even when the family is not, so that every problem is reported.
 pub(crate) fn controls(
     file: &SourceFile,
     raw: RawControlFile,
@@ -199,143 +269,133 @@ pub(crate) fn controls(
     seen: &mut Seen,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<(Family, Vec<Control>)> {
-    let family_id = raw.family.id.get_ref().trim().to_owned();
-    if family_id.is_empty()
-        || !family_id
+    let family = raw
+        .family
+        .and_then(|family| one_family(file, family, diagnostics));
+    let family_id = family.as_ref().map(|f| f.id.clone());
+    let context = ControlContext {
+        file,
+        family: family_id.as_deref(),
+        criteria,
+        known_checks,
+    };
+    let mut out = Vec::new();
+    for control in raw.control {
+        if let Some(control) = one_control(&context, control, seen, diagnostics) {
+            out.push(control);
+        }
+    }
+    Some((family?, out))
+}
+
+fn one_family(
+    file: &SourceFile,
+    raw: RawFamily,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Family> {
+    // A missing field was reported when the file was read.
+    let id_value = raw.id?;
+    let id = id_value.get_ref().trim().to_owned();
+    if id.is_empty()
+        || !id
             .chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
     {
         diagnostics.push(
-            Diagnostic::error(
-                Code::InvalidValue,
-                format!("invalid family id `{family_id}`"),
-            )
-            .at(file, raw.family.id.span())
-            .with_help("a family id is short and upper case, e.g. `AC`"),
+            Diagnostic::error(Code::InvalidValue, format!("invalid family id `{id}`"))
+                .at(file, id_value.span())
+                .with_help("a family id is short and upper case, e.g. `AC`"),
         );
         return None;
     }
-    let family = Family {
-        id: family_id,
-        name: raw.family.name,
-        description: raw.family.description,
-    };
-    let mut out = Vec::new();
-    for control in raw.control {
-        if let Some(control) = one_control(
-            file,
-            control,
-            &family.id,
-            criteria,
-            known_checks,
-            seen,
-            diagnostics,
-        ) {
-            out.push(control);
-        }
-    }
-    Some((family, out))
+    Some(Family {
+        id,
+        name: raw.name?,
+        description: raw.description,
+    })
+}
+
+/// What one control is validated against.
+struct ControlContext<'a> {
+    file: &'a SourceFile,
+    /// The file's family id, when it is valid.
+    family: Option<&'a str>,
+    criteria: &'a BTreeMap<String, Criterion>,
+    known_checks: &'a BTreeSet<String>,
 }
 
 fn one_control(
-    file: &SourceFile,
+    cx: &ControlContext<'_>,
     raw: RawControl,
-    family: &str,
-    criteria: &BTreeMap<String, Criterion>,
-    known_checks: &BTreeSet<String>,
     seen: &mut Seen,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<Control> {
+    let file = cx.file;
     let errors_before = diagnostics.iter().filter(|d| d.is_error()).count();
-    let id = raw.id.get_ref().trim().to_owned();
-    let id_span = raw.id.span();
-    if id.is_empty() || id.chars().any(char::is_whitespace) {
-        diagnostics.push(
-            Diagnostic::error(Code::InvalidValue, format!("invalid control id `{id}`"))
-                .at(file, id_span.clone())
-                .with_help("a control id has no spaces, e.g. `AC-01`"),
-        );
-    } else if let Some(first) = seen.get(&id) {
-        diagnostics.push(
-            Diagnostic::error(
-                Code::DuplicateControl,
-                format!("control `{id}` is defined twice"),
-            )
-            .at(file, id_span.clone())
-            .with_label("second definition")
-            .with_help(format!(
-                "first defined at {first}; give one of them another id"
-            )),
-        );
+    let id = raw
+        .id
+        .as_ref()
+        .map(|v| v.get_ref().trim().to_owned())
+        .unwrap_or_default();
+    // How messages name the control; a missing id was reported when the file was read.
+    let who = if raw.id.is_some() {
+        format!("control `{id}`")
     } else {
-        seen.insert(id.clone(), position(file, &id_span));
-        if !id.starts_with(&format!("{family}-")) {
+        "a control without an id".to_owned()
+    };
+    if let Some(id_value) = &raw.id {
+        let id_span = id_value.span();
+        if id.is_empty() || id.chars().any(char::is_whitespace) {
             diagnostics.push(
-                Diagnostic::warning(Code::FamilyMismatch, format!("control `{id}` is in family `{family}` but its id does not start with `{family}-`"))
-                    .at(file, id_span.clone()),
+                Diagnostic::error(Code::InvalidValue, format!("invalid control id `{id}`"))
+                    .at(file, id_span)
+                    .with_help("a control id has no spaces, e.g. `AC-01`"),
             );
-        }
-    }
-    if raw.title.get_ref().trim().is_empty() {
-        diagnostics.push(
-            Diagnostic::error(
-                Code::InvalidValue,
-                format!("control `{id}` has an empty title"),
-            )
-            .at(file, raw.title.span()),
-        );
-    }
-
-    let criteria_span = raw.criteria.span();
-    let mut mapped = Vec::new();
-    for criterion in raw.criteria.into_inner() {
-        let cid = criterion.get_ref().trim();
-        if !criteria.contains_key(cid) {
-            let help = suggest(cid, criteria.keys().map(String::as_str)).map_or_else(
-                || "list criteria with `attest catalog criteria`".to_owned(),
-                |s| format!("did you mean `{s}`?"),
-            );
+        } else if let Some(first) = seen.get(&id) {
             diagnostics.push(
-                Diagnostic::error(
-                    Code::UnknownCriterion,
-                    format!("control `{id}` maps to unknown criterion `{cid}`"),
-                )
-                .at(file, criterion.span())
-                .with_label("not a criterion of the catalog")
-                .with_help(help),
-            );
-        } else if mapped.iter().any(|m: &String| m == cid) {
-            diagnostics.push(
-                Diagnostic::warning(
-                    Code::InvalidValue,
-                    format!("control `{id}` lists criterion `{cid}` twice"),
-                )
-                .at(file, criterion.span()),
+                Diagnostic::error(Code::DuplicateControl, format!("{who} is defined twice"))
+                    .at(file, id_span)
+                    .with_label("second definition")
+                    .with_help(format!(
+                        "first defined at {first}; give one of them another id"
+                    )),
             );
         } else {
-            mapped.push(cid.to_owned());
+            seen.insert(id.clone(), position(file, &id_span));
+            if let Some(family) = cx.family
+                && !id.starts_with(&format!("{family}-"))
+            {
+                diagnostics.push(
+                    Diagnostic::warning(
+                        Code::FamilyMismatch,
+                        format!("{who} is in family `{family}` but its id does not start with `{family}-`"),
+                    )
+                    .at(file, id_span),
+                );
+            }
         }
     }
-    if mapped.is_empty()
-        && !diagnostics
-            .iter()
-            .skip(errors_before)
-            .any(|d| d.code == Code::UnknownCriterion)
+    if let Some(title) = &raw.title
+        && title.get_ref().trim().is_empty()
     {
         diagnostics.push(
-            Diagnostic::error(
-                Code::InvalidValue,
-                format!("control `{id}` maps to no criterion"),
-            )
-            .at(file, criteria_span)
-            .with_help(
-                "every control addresses at least one criterion, e.g. criteria = [\"CC6.1\"]",
-            ),
+            Diagnostic::error(Code::InvalidValue, format!("{who} has an empty title"))
+                .at(file, title.span()),
         );
     }
 
-    let frequency = enum_value::<Frequency>(file, &raw.frequency, diagnostics);
-    let kind = enum_value::<ControlKind>(file, &raw.kind, diagnostics);
+    let mapped = raw
+        .criteria
+        .map(|criteria| mapped_criteria(cx, &who, criteria, diagnostics));
+
+    let frequency = raw
+        .frequency
+        .as_ref()
+        .and_then(|v| enum_value::<Frequency>(file, v, diagnostics));
+    let kind = raw
+        .kind
+        .as_ref()
+        .and_then(|v| enum_value::<ControlKind>(file, v, diagnostics));
     let severity = match &raw.severity {
         Some(s) => enum_value::<Severity>(file, s, diagnostics),
         None => Some(Severity::Medium),
@@ -344,17 +404,18 @@ fn one_control(
     let mut checks = Vec::new();
     for check in raw.checks {
         let name = check.get_ref().trim();
-        if known_checks.contains(name) {
+        if cx.known_checks.contains(name) {
             checks.push(name.to_owned());
         } else {
-            let help = suggest(name, known_checks.iter().map(String::as_str)).map_or_else(
-                || "list checks with `attest checks list`".to_owned(),
-                |s| format!("did you mean `{s}`?"),
+            let help = did_you_mean(
+                name,
+                cx.known_checks.iter().map(String::as_str),
+                "list checks with `attest checks list`",
             );
             diagnostics.push(
                 Diagnostic::error(
                     Code::UnknownCheck,
-                    format!("control `{id}` names unknown check `{name}`"),
+                    format!("{who} names unknown check `{name}`"),
                 )
                 .at(file, check.span())
                 .with_label("no such check")
@@ -363,34 +424,41 @@ fn one_control(
         }
     }
 
-    let evidence = raw.evidence.as_ref().and_then(|ev| {
-        let days = *ev.get_ref().freshness_days.get_ref();
-        if let Ok(d @ 1..=3660) = u32::try_from(days) {
-            Some(EvidenceRequirement {
-                expected: ev.get_ref().expected.trim().to_owned(),
-                freshness_days: d,
-            })
-        } else {
-            diagnostics.push(
-                Diagnostic::error(
-                    Code::InvalidValue,
-                    format!("freshness_days must be between 1 and 3660, not {days}"),
-                )
-                .at(file, ev.get_ref().freshness_days.span()),
-            );
-            None
-        }
+    let evidence = raw.evidence.as_ref().map(|ev| {
+        let ev = ev.get_ref();
+        let days = ev.freshness_days.as_ref().and_then(|days| {
+            if let Ok(d @ 1..=3660) = u32::try_from(*days.get_ref()) {
+                Some(d)
+            } else {
+                diagnostics.push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        format!(
+                            "freshness_days must be between 1 and 3660, not {}",
+                            days.get_ref()
+                        ),
+                    )
+                    .at(file, days.span()),
+                );
+                None
+            }
+        });
+        // A missing field was reported when the file was read.
+        Some(EvidenceRequirement {
+            expected: ev.expected.as_deref()?.trim().to_owned(),
+            freshness_days: days?,
+        })
     });
-    if let Some(kind) = kind {
+    if let (Some(kind), Some(kind_value)) = (kind, &raw.kind) {
         let evidence_span = raw.evidence.as_ref().map(Spanned::span);
         match (kind.needs_evidence(), evidence_span) {
             (true, None) => diagnostics.push(
-                Diagnostic::error(Code::EvidenceRequirement, format!("{kind} control `{id}` does not say what evidence it needs"))
-                    .at(file, raw.kind.span())
+                Diagnostic::error(Code::EvidenceRequirement, format!("{kind} {who} does not say what evidence it needs"))
+                    .at(file, kind_value.span())
                     .with_help("add\n[control.evidence]\nexpected = \"...\"\nfreshness_days = 92\nafter the control's fields, or make it `kind = \"automated\"`"),
             ),
             (false, Some(span)) => diagnostics.push(
-                Diagnostic::error(Code::EvidenceRequirement, format!("automated control `{id}` has a manual evidence requirement"))
+                Diagnostic::error(Code::EvidenceRequirement, format!("automated {who} has a manual evidence requirement"))
                     .at(file, span)
                     .with_help("make it `kind = \"hybrid\"` or remove [control.evidence]"),
             ),
@@ -402,23 +470,110 @@ fn one_control(
     if errors_after > errors_before {
         return None;
     }
+    // Any field still missing was reported when the file was read.
+    raw.id?;
     Some(Control {
         id,
-        family: family.to_owned(),
-        title: raw.title.into_inner().trim().to_owned(),
-        description: raw.description.trim().to_owned(),
-        criteria: mapped,
-        owner: raw.owner,
+        family: cx.family?.to_owned(),
+        title: raw.title?.into_inner().trim().to_owned(),
+        description: raw.description?.trim().to_owned(),
+        criteria: mapped?,
+        owner: raw.owner?,
         frequency: frequency?,
         kind: kind?,
         severity: severity?,
         checks,
-        evidence,
+        evidence: match evidence {
+            Some(requirement) => Some(requirement?),
+            None => None,
+        },
     })
 }
 
-/// The closest candidate to `value` by edit distance, if close enough to be a likely typo.
+/// The known criteria of a control's `criteria` list; a diagnostic for each unknown or repeated
+/// one, and for an empty list.
+fn mapped_criteria(
+    cx: &ControlContext<'_>,
+    who: &str,
+    criteria: Spanned<Vec<Spanned<String>>>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<String> {
+    let file = cx.file;
+    let criteria_span = criteria.span();
+    let mut mapped = Vec::new();
+    let mut unknown = false;
+    for criterion in criteria.into_inner() {
+        let cid = criterion.get_ref().trim();
+        if !cx.criteria.contains_key(cid) {
+            unknown = true;
+            let help = did_you_mean(
+                cid,
+                cx.criteria.keys().map(String::as_str),
+                "list criteria with `attest catalog criteria`",
+            );
+            diagnostics.push(
+                Diagnostic::error(
+                    Code::UnknownCriterion,
+                    format!("{who} maps to unknown criterion `{cid}`"),
+                )
+                .at(file, criterion.span())
+                .with_label("not a criterion of the catalog")
+                .with_help(help),
+            );
+        } else if mapped.iter().any(|m: &String| m == cid) {
+            diagnostics.push(
+                Diagnostic::warning(
+                    Code::InvalidValue,
+                    format!("{who} lists criterion `{cid}` twice"),
+                )
+                .at(file, criterion.span()),
+            );
+        } else {
+            mapped.push(cid.to_owned());
+        }
+    }
+    if mapped.is_empty() && !unknown {
+        diagnostics.push(
+            Diagnostic::error(Code::InvalidValue, format!("{who} maps to no criterion"))
+                .at(file, criteria_span)
+                .with_help(
+                    "every control addresses at least one criterion, e.g. criteria = [\"CC6.1\"]",
+                ),
+        );
+    }
+    mapped
+}
+
+/// The closest candidate to `value` by edit distance, if close enough to be a likely typo of
+/// an id (`CC6.l` for `CC6.1`).
 fn suggest<'a>(value: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    closest(value, candidates, |c| 1.max(c.len() / 5))
+}
+
+/// "did you mean `X`?" for the closest id to `value`, else `otherwise`.
+fn did_you_mean<'a>(
+    value: &str,
+    candidates: impl Iterator<Item = &'a str>,
+    otherwise: &str,
+) -> String {
+    suggest(value, candidates)
+        .map_or_else(|| otherwise.to_owned(), |s| format!("did you mean `{s}`?"))
+}
+
+/// The closest field name to `value`: names are words, so a dropped syllable (`fresh_days` for
+/// `freshness_days`) is still a likely typo.
+pub(crate) fn suggest_field<'a>(
+    value: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
+    closest(value, candidates, |c| 2.max(c.len() / 3))
+}
+
+fn closest<'a>(
+    value: &str,
+    candidates: impl Iterator<Item = &'a str>,
+    max_distance: impl Fn(&str) -> usize,
+) -> Option<&'a str> {
     candidates
         .map(|c| {
             (
@@ -426,7 +581,7 @@ fn suggest<'a>(value: &str, candidates: impl Iterator<Item = &'a str>) -> Option
                 c,
             )
         })
-        .filter(|(d, c)| *d <= 1.max(c.len() / 5))
+        .filter(|(d, c)| *d <= max_distance(c))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
@@ -457,15 +612,11 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 fn date_value(
     file: &SourceFile,
-    value: &Spanned<toml::Value>,
+    value: &Spanned<RawDate>,
     field: &str,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<Date> {
-    let text = match value.get_ref() {
-        toml::Value::String(s) => s.clone(),
-        toml::Value::Datetime(dt) => dt.to_string(),
-        other => other.to_string(),
-    };
+    let text = &value.get_ref().0;
     match text.parse::<Date>() {
         Ok(date) if text.len() == 10 => Some(date),
         _ => {
@@ -606,16 +757,19 @@ pub(crate) fn config(
     }
     categories.sort();
     let period = raw.scope.period.as_ref().and_then(|p| {
-        let start = date_value(file, &p.start, "scope.period.start", diagnostics);
-        let end = date_value(file, &p.end, "scope.period.end", diagnostics);
-        let (start, end) = (start?, end?);
+        // A missing end was reported when the file was read.
+        let (start_value, end_value) = (p.start.as_ref(), p.end.as_ref());
+        let start =
+            start_value.and_then(|v| date_value(file, v, "scope.period.start", diagnostics));
+        let end = end_value.and_then(|v| date_value(file, v, "scope.period.end", diagnostics));
+        let (start, end, start_value, end_value) = (start?, end?, start_value?, end_value?);
         if end < start {
             diagnostics.push(
                 Diagnostic::error(
                     Code::InvalidPeriod,
                     format!("the audit period ends ({end}) before it starts ({start})"),
                 )
-                .at(file, p.end.span()),
+                .at(file, end_value.span()),
             );
             return None;
         }
@@ -629,7 +783,7 @@ pub(crate) fn config(
                         days.saturating_add(1)
                     ),
                 )
-                .at(file, p.start.span()),
+                .at(file, start_value.span()),
             );
         }
         Some(Period { start, end })
@@ -637,7 +791,11 @@ pub(crate) fn config(
 
     let mut sources = Vec::new();
     for source in raw.source {
-        let kind = source.kind.get_ref().trim();
+        // A missing kind was reported when the file was read.
+        let Some(kind_value) = &source.kind else {
+            continue;
+        };
+        let kind = kind_value.get_ref().trim();
         if SOURCE_KINDS.contains(&kind) {
             if source.enabled {
                 sources.push(SourceConfig {
@@ -648,7 +806,7 @@ pub(crate) fn config(
         } else {
             diagnostics.push(
                 Diagnostic::error(Code::InvalidValue, format!("invalid source kind: `{kind}`"))
-                    .at(file, source.kind.span())
+                    .at(file, kind_value.span())
                     .with_label("not a source")
                     .with_help(format!("use one of: {}", SOURCE_KINDS.join(", "))),
             );
@@ -657,26 +815,30 @@ pub(crate) fn config(
 
     let mut excluded = Vec::new();
     for exclusion in raw.controls.exclude {
-        let id = exclusion.id.get_ref().trim();
+        // A missing field was reported when the file was read.
+        let (Some(id_value), Some(reason)) = (&exclusion.id, &exclusion.reason) else {
+            continue;
+        };
+        let id = id_value.get_ref().trim();
         if !controls.contains_key(id) {
             diagnostics.push(
                 Diagnostic::error(
                     Code::UnknownControl,
                     format!("cannot exclude unknown control `{id}`"),
                 )
-                .at(file, exclusion.id.span())
+                .at(file, id_value.span())
                 .with_help("list controls with `attest controls list`"),
             );
-        } else if exclusion.reason.trim().is_empty() {
+        } else if reason.trim().is_empty() {
             diagnostics.push(
                 Diagnostic::error(Code::InvalidValue, format!("excluding `{id}` needs a reason"))
-                    .at(file, exclusion.id.span())
+                    .at(file, id_value.span())
                     .with_help("auditors read the reason in the report; e.g. reason = \"carved out: hosted by our cloud provider\""),
             );
         } else {
             excluded.push(Exclusion {
                 id: id.to_owned(),
-                reason: exclusion.reason.trim().to_owned(),
+                reason: reason.trim().to_owned(),
             });
         }
     }
@@ -686,7 +848,11 @@ pub(crate) fn config(
     ValidatedConfig {
         monitoring,
         sampling,
-        organisation: raw.organisation.name.trim().to_owned(),
+        organisation: raw
+            .organisation
+            .and_then(|o| o.name)
+            .map(|name| name.trim().to_owned())
+            .unwrap_or_default(),
         scope: Scope {
             audit_type,
             categories,
@@ -709,6 +875,13 @@ mod tests {
         assert_eq!(suggest("cc7.1", ids.iter().copied()), Some("CC7.1"));
         assert_eq!(suggest("PI9.9", ids.iter().copied()), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
+        let fields = ["expected", "freshness_days"];
+        assert_eq!(
+            suggest_field("fresh_days", fields.iter().copied()),
+            Some("freshness_days")
+        );
+        assert_eq!(suggest_field("colour", ["name"].into_iter()), None);
+        assert_eq!(suggest_field("refs", ["references"].into_iter()), None);
         assert_eq!(edit_distance("", "abc"), 3);
     }
 }

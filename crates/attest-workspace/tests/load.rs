@@ -9,6 +9,8 @@
     reason = "tests fail by panicking"
 )]
 
+use std::fmt::Write as _;
+
 use attest_diagnostics::{Code, Diagnostic, SourceFile};
 use attest_model::{AuditType, Category, ControlKind, Frequency, Severity};
 use attest_workspace::{LayerFiles, load};
@@ -91,6 +93,14 @@ references = ["CIS 5.1.20"]
 
 fn positions(diagnostics: &[Diagnostic]) -> Vec<(Code, String)> {
     diagnostics.iter().map(|d| (d.code, d.position())).collect()
+}
+
+/// Code, position and message of each diagnostic.
+fn found(diagnostics: &[Diagnostic]) -> Vec<(Code, String, &str)> {
+    diagnostics
+        .iter()
+        .map(|d| (d.code, d.position(), d.message.as_str()))
+        .collect()
 }
 
 #[test]
@@ -311,15 +321,26 @@ fn syntax_and_shape_errors_point_into_the_file() {
     assert_eq!(
         found,
         vec![
+            (Code::Schema, "ws/controls/shape.toml:4:1".into()),
             (Code::Schema, "ws/controls/shape.toml:5:6".into()),
             (Code::Syntax, "ws/controls/syntax.toml:3:10".into()),
             (Code::Schema, "ws/attest.toml:3:1".into()),
         ]
     );
-    assert!(
-        diagnostics[2].message.contains("unknown field `colour`"),
-        "{}",
-        diagnostics[2].message
+    let messages: Vec<&str> = diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        messages[0],
+        "missing fields `title`, `description`, `criteria`, `owner`, `frequency`, `kind` in `[[control]]`"
+    );
+    assert_eq!(
+        messages[1],
+        "`id` in `[[control]]` must be a string, not an integer"
+    );
+    assert!(messages[2].starts_with("invalid TOML: "), "{}", messages[2]);
+    assert_eq!(messages[3], "unknown field `colour` in `[organisation]`");
+    assert_eq!(
+        diagnostics[3].help.as_deref(),
+        Some("the fields in `[organisation]` are: name")
     );
 }
 
@@ -497,6 +518,11 @@ remediation = "x"
                 Code::InvalidValue,
                 "ws/checks/host/mine/checks.toml:17:6".into()
             ),
+            // The unknown source does not hide the bad severity of the same check.
+            (
+                Code::InvalidValue,
+                "ws/checks/host/mine/checks.toml:19:12".into()
+            ),
             (
                 Code::DuplicateCheck,
                 "ws/checks/host/mine/checks.toml:24:6".into()
@@ -507,4 +533,321 @@ remediation = "x"
         ws.check("host.ssh.root_login_disabled").unwrap().title,
         "Overridden"
     );
+}
+
+/// One control file with several shape problems: each is reported at its position, none hides
+/// another, and the value problems of incomplete controls are reported too.
+#[test]
+fn every_shape_problem_in_a_control_file_is_reported() {
+    let text = r#"[family]
+id = "AC"
+name = "Access control"
+
+[[control]]
+id = "AC-20"
+title = "Missing its owner"
+description = "d"
+criteria = ["CC6.1"]
+frequency = "daily"
+kind = "automated"
+
+[[control]]
+id = "AC-21"
+title = "Missing its owner and with a bad frequency"
+description = "d"
+criteria = ["CC6.1"]
+frequency = "hourly"
+kind = "automated"
+
+[[control]]
+id = "AC-22"
+title = "A bad frequency"
+description = "d"
+criteria = ["CC6.1", 6.1]
+owner = "Security lead"
+frequency = "sometimes"
+kind = "automated"
+colour = "red"
+
+[[control]]
+id = "AC-23"
+title = "Valid"
+description = "d"
+criteria = ["CC6.2"]
+owner = 42
+frequency = "daily"
+kind = "manual"
+[control.evidence]
+expected = "Signed review"
+fresh_days = 30
+"#;
+    let files = user(&[("ws/controls/access.toml", text)]);
+    let (ws, diagnostics) = load(&builtin(), Some((std::path::Path::new("ws"), &files)));
+    assert_eq!(
+        found(&diagnostics),
+        vec![
+            (
+                Code::Schema,
+                "ws/controls/access.toml:5:1".into(),
+                "missing field `owner` in control `AC-20`"
+            ),
+            (
+                Code::Schema,
+                "ws/controls/access.toml:13:1".into(),
+                "missing field `owner` in control `AC-21`"
+            ),
+            (
+                Code::Schema,
+                "ws/controls/access.toml:25:22".into(),
+                "an item of `criteria` in control `AC-22` must be a string, not a float"
+            ),
+            (
+                Code::Schema,
+                "ws/controls/access.toml:29:1".into(),
+                "unknown field `colour` in control `AC-22`"
+            ),
+            (
+                Code::Schema,
+                "ws/controls/access.toml:36:9".into(),
+                "`owner` in control `AC-23` must be a string, not an integer"
+            ),
+            (
+                Code::Schema,
+                "ws/controls/access.toml:39:1".into(),
+                "missing field `freshness_days` in `[control.evidence]`"
+            ),
+            (
+                Code::Schema,
+                "ws/controls/access.toml:41:1".into(),
+                "unknown field `fresh_days` in `[control.evidence]`"
+            ),
+            (
+                Code::InvalidValue,
+                "ws/controls/access.toml:18:13".into(),
+                "invalid frequency: `hourly`"
+            ),
+            (
+                Code::InvalidValue,
+                "ws/controls/access.toml:27:13".into(),
+                "invalid frequency: `sometimes`"
+            ),
+        ]
+    );
+    let help = |i: usize| diagnostics[i].help.as_deref().unwrap();
+    assert_eq!(help(0), "add `owner = ...` to control `AC-20`");
+    assert_eq!(help(4), "write text in double quotes, e.g. \"text\"");
+    assert_eq!(help(6), "did you mean `freshness_days`?");
+    assert_eq!(diagnostics[4].label.as_deref(), Some("expected a string"));
+    // Every control here has a problem, so none is loaded; the built-ins stay.
+    for id in ["AC-20", "AC-21", "AC-22", "AC-23"] {
+        assert!(ws.control(id).is_none(), "{id}");
+    }
+    assert!(ws.control("AC-01").is_some());
+}
+
+#[test]
+fn every_shape_problem_in_attest_toml_and_check_metadata_is_reported() {
+    let config = r#"[organisation]
+nme = "Acme"
+
+[scope]
+type = 2
+categories = "availability"
+period = { start = 2026-01-01 }
+systems = ["web", 3]
+
+[[source]]
+kind = "host"
+enabled = "yes"
+
+[[source]]
+path = "/mnt/image"
+
+[controls]
+exclude = [{ id = "AC-01" }]
+"#;
+    let checks = r#"[[check]]
+id = "host.mine.one"
+title = "One"
+severity = "hgh"
+rationale = "r"
+
+[[check]]
+id = "host.mine.two"
+title = ["Two"]
+severity = "low"
+rationale = "r"
+remediation = "x"
+refs = ["CIS 1.1"]
+"#;
+    let files = user(&[
+        ("ws/attest.toml", config),
+        ("ws/checks/host/mine/checks.toml", checks),
+    ]);
+    let (ws, diagnostics) = load(&builtin(), Some((std::path::Path::new("ws"), &files)));
+    assert_eq!(
+        found(&diagnostics),
+        vec![
+            (
+                Code::Schema,
+                "ws/checks/host/mine/checks.toml:1:1".into(),
+                "missing field `remediation` in check `host.mine.one`"
+            ),
+            (
+                Code::Schema,
+                "ws/checks/host/mine/checks.toml:9:9".into(),
+                "`title` in check `host.mine.two` must be a string, not an array"
+            ),
+            (
+                Code::Schema,
+                "ws/checks/host/mine/checks.toml:13:1".into(),
+                "unknown field `refs` in check `host.mine.two`"
+            ),
+            (
+                Code::InvalidValue,
+                "ws/checks/host/mine/checks.toml:4:12".into(),
+                "invalid severity: `hgh`"
+            ),
+            (
+                Code::Schema,
+                "ws/attest.toml:1:1".into(),
+                "missing field `name` in `[organisation]`"
+            ),
+            (
+                Code::Schema,
+                "ws/attest.toml:2:1".into(),
+                "unknown field `nme` in `[organisation]`"
+            ),
+            (
+                Code::Schema,
+                "ws/attest.toml:5:8".into(),
+                "`type` in `[scope]` must be a string, not an integer"
+            ),
+            (
+                Code::Schema,
+                "ws/attest.toml:6:14".into(),
+                "`categories` in `[scope]` must be an array, not a string"
+            ),
+            (
+                Code::Schema,
+                "ws/attest.toml:7:10".into(),
+                "missing field `end` in `[scope.period]`"
+            ),
+            (
+                Code::Schema,
+                "ws/attest.toml:8:19".into(),
+                "an item of `systems` in `[scope]` must be a string, not an integer"
+            ),
+            (
+                Code::Schema,
+                "ws/attest.toml:12:11".into(),
+                "`enabled` in `[[source]]` must be `true` or `false`, not a string"
+            ),
+            (
+                Code::Schema,
+                "ws/attest.toml:14:1".into(),
+                "missing field `kind` in `[[source]]`"
+            ),
+            (
+                Code::Schema,
+                "ws/attest.toml:18:12".into(),
+                "missing field `reason` in the exclusion of `AC-01`"
+            ),
+        ]
+    );
+    assert_eq!(diagnostics[5].help.as_deref(), Some("did you mean `name`?"));
+    // Neither check is loaded; the rest of the built-ins are.
+    assert!(ws.check("host.mine.one").is_none());
+    assert!(ws.check("host.mine.two").is_none());
+    assert!(ws.check("host.ssh.root_login_disabled").is_some());
+}
+
+#[test]
+fn every_syntax_error_in_a_file_is_reported_in_order() {
+    let text = "[family]\nid = \"AC\nname = x\n[[control]]\nowner = = 3\n";
+    let files = user(&[("ws/controls/broken.toml", text)]);
+    let (_, diagnostics) = load(&builtin(), Some((std::path::Path::new("ws"), &files)));
+    assert!(diagnostics.iter().all(|d| d.code == Code::Syntax));
+    let lines: Vec<usize> = diagnostics
+        .iter()
+        .map(|d| d.location.as_ref().unwrap().line)
+        .collect();
+    assert!(lines.len() >= 3, "{diagnostics:?}");
+    assert!(lines.is_sorted(), "{lines:?}");
+    assert_eq!(lines.first(), Some(&2));
+    assert_eq!(lines.last(), Some(&5));
+    assert!(
+        diagnostics
+            .iter()
+            .all(|d| d.message.starts_with("invalid TOML: "))
+    );
+}
+
+/// The fields of a generated control, in file order; all controls are automated so that
+/// removing a field causes no other problem.
+const FIELDS: [(&str, &str); 7] = [
+    ("id", "\"AC-3N\""),
+    ("title", "\"T\""),
+    ("description", "\"D\""),
+    ("criteria", "[\"CC6.1\"]"),
+    ("owner", "\"Security lead\""),
+    ("frequency", "\"daily\""),
+    ("kind", "\"automated\""),
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// In a file of three controls, every removed field and every value of the wrong type is
+    /// reported, at the control's header or at the value, and the untouched controls load.
+    #[test]
+    fn every_missing_or_mistyped_field_is_reported(
+        edits in proptest::collection::btree_map((0usize..3, 0usize..7), any::<bool>(), 0..8)
+    ) {
+        let mut text = String::from("[family]\nid = \"AC\"\nname = \"Access control\"\n");
+        let mut headers = Vec::new();
+        let mut expected = Vec::new();
+        for control in 0..3 {
+            text.push_str("\n[[control]]\n");
+            let header_line = text.lines().count();
+            headers.push(header_line);
+            let mut missing = Vec::new();
+            for (field, (key, value)) in FIELDS.iter().enumerate() {
+                let value = value.replace('N', &control.to_string());
+                match edits.get(&(control, field)) {
+                    // Removed.
+                    Some(true) => missing.push(format!("`{key}`")),
+                    // The wrong type: a number where text or a list is expected.
+                    Some(false) => {
+                        writeln!(text, "{key} = 7").unwrap();
+                        expected.push((text.lines().count(), format!("`{key}` in ")));
+                    }
+                    None => writeln!(text, "{key} = {value}").unwrap(),
+                }
+            }
+            if !missing.is_empty() {
+                expected.push((header_line, format!(" {} in ", missing.join(", "))));
+            }
+        }
+        let files = user(&[("ws/controls/access.toml", &text)]);
+        let (ws, diagnostics) = load(&builtin(), Some((std::path::Path::new("ws"), &files)));
+        let schema: Vec<(usize, &str)> = diagnostics
+            .iter()
+            .filter(|d| d.code == Code::Schema)
+            .map(|d| (d.location.as_ref().unwrap().line, d.message.as_str()))
+            .collect();
+        prop_assert_eq!(schema.len(), expected.len(), "{}\n{:?}", text, diagnostics);
+        for (line, fragment) in &expected {
+            prop_assert!(
+                schema.iter().any(|(l, m)| l == line && m.contains(fragment.as_str())),
+                "nothing at line {} containing {:?}:\n{}\n{:?}", line, fragment, text, schema
+            );
+        }
+        prop_assert!(diagnostics.iter().all(|d| d.code == Code::Schema), "{:?}", diagnostics);
+        for control in 0..3 {
+            let id = format!("AC-3{control}");
+            let touched = edits.keys().any(|(c, _)| *c == control);
+            prop_assert_eq!(ws.control(&id).is_some(), !touched, "{}", id);
+        }
+    }
 }

@@ -92,7 +92,7 @@ pub(crate) fn run(global: &GlobalArgs, command: &ChecksCommand) -> anyhow::Resul
             let Some((engine, sources)) = engine else {
                 return Err(Failure::input("the checks did not compile"));
             };
-            let missing = engine.missing_rules();
+            let missing = engine.rule_diagnostics(&workspace.check_locations);
             printer::print_diagnostics(&missing, global.color);
             let report = attest_engine::run_tests(&engine, &sources.tests);
             printer::print_diagnostics(&report.diagnostics, global.color);

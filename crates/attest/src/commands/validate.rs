@@ -13,7 +13,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Ex
     // Rego that does not compile, and checks without a rule, are workspace errors too.
     let (engine, rego) = attest_engine::CheckEngine::compile(&workspace.checks, &sources.rego);
     diagnostics.extend(rego);
-    diagnostics.extend(engine.missing_rules());
+    diagnostics.extend(engine.rule_diagnostics(&workspace.check_locations));
     match args.format {
         DiagnosticFormat::Json => printer::print_json(&attest_diagnostics::to_json(&diagnostics))?,
         DiagnosticFormat::Human => printer::print_diagnostics(&diagnostics, global.color),

@@ -4,39 +4,94 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::{Sandbox, stderr};
 
-const SUBCOMMANDS: &[&[&str]] = &[
-    &["init"],
-    &["validate"],
-    &["catalog"],
-    &["catalog", "criteria"],
-    &["controls"],
-    &["controls", "list"],
-    &["controls", "show"],
-    &["evidence"],
-    &["evidence", "add"],
-    &["evidence", "list"],
-    &["status"],
-    &["report"],
-    &["report", "readiness"],
-    &["completions"],
-];
+/// The subcommands listed under `Commands:` in a help text (without `help` itself).
+fn listed_subcommands(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| l.trim() != "Commands:")
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        // An entry is indented by two spaces; wrapped descriptions by more.
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_owned)
+        .collect()
+}
 
+/// Walks the command tree from `attest --help` down, so that a new subcommand is covered
+/// without being listed here: each has help with its own usage line.
 #[test]
 fn every_subcommand_has_help_and_the_binary_a_version() {
     let sandbox = Sandbox::new();
-    for sub in SUBCOMMANDS {
-        let mut args = sub.to_vec();
+    let mut pending: Vec<Vec<String>> = vec![vec![]];
+    let mut visited: Vec<String> = Vec::new();
+    while let Some(path) = pending.pop() {
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
         args.push("--help");
         let output = sandbox.attest(&args).output().unwrap();
-        assert!(output.status.success(), "{args:?}");
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
         let text = String::from_utf8_lossy(&output.stdout);
-        assert!(text.contains("Usage: attest"), "{args:?}: {text}");
+        let usage = format!(
+            "Usage: {}",
+            ["attest"]
+                .into_iter()
+                .chain(path.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        assert!(text.contains(&usage), "{args:?}: no `{usage}` in\n{text}");
+        // A description follows the usage of every command.
+        assert!(
+            text.lines()
+                .next()
+                .is_some_and(|l| !l.trim().is_empty() && !l.starts_with("Usage")),
+            "{args:?}: no description in\n{text}"
+        );
+        for sub in listed_subcommands(&text) {
+            let mut child = path.clone();
+            child.push(sub);
+            pending.push(child);
+        }
+        visited.push(path.join(" "));
+    }
+    visited.sort();
+    // The walk found the tree (it cannot pass by finding nothing).
+    for expected in [
+        "init",
+        "validate",
+        "catalog criteria",
+        "controls list",
+        "controls show",
+        "evidence add",
+        "evidence list",
+        "status",
+        "collect host",
+        "checks list",
+        "checks show",
+        "checks test",
+        "scan",
+        "assess",
+        "verify",
+        "report readiness",
+        "completions",
+    ] {
+        assert!(
+            visited.iter().any(|v| v == expected),
+            "`attest {expected}` was not reached: {visited:?}"
+        );
     }
     let output = sandbox.attest(&["--version"]).output().unwrap();
     assert_eq!(
         String::from_utf8_lossy(&output.stdout).trim(),
         format!("attest {}", env!("CARGO_PKG_VERSION"))
     );
+}
+
+#[test]
+fn help_texts_list_subcommands_but_not_wrapped_descriptions() {
+    let help = "About\n\nUsage: attest <COMMAND>\n\nCommands:\n  verify       Verify the ledger and every evidence\n               file\n  report       Reports\n  help         Print this message\n\nOptions:\n  -h, --help\n";
+    assert_eq!(listed_subcommands(help), ["verify", "report"]);
+    assert!(listed_subcommands("Usage: attest init [DIR]\n\nOptions:\n  -h\n").is_empty());
 }
 
 #[test]

@@ -86,6 +86,13 @@ impl Sandbox {
     }
 }
 
+/// Asserts that `text` contains each of `expected`.
+pub(crate) fn assert_contains_all(text: &str, expected: &[&str]) {
+    for expected in expected {
+        assert!(text.contains(expected), "missing `{expected}` in:\n{text}");
+    }
+}
+
 /// Standard error of a finished command, as text.
 pub(crate) fn stderr(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()

@@ -85,7 +85,8 @@ fn the_html_report_is_one_self_contained_file() {
         "a report is readable like any document"
     );
     assert!(html.contains("SOC 2 readiness — Acme Ltd"));
-    assert!(html.contains("<svg class=\"chart\""));
+    assert!(html.contains("<div class=\"chart\" role=\"img\""));
+    assert!(html.contains("<svg class=\"chart-bar\""));
     assert!(
         !html.contains("src=\"http") && !html.contains("href=\"http") && !html.contains("<link")
     );

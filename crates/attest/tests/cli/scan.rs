@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
-use crate::{Sandbox, stderr};
+use crate::{Sandbox, assert_contains_all, stderr};
 
 /// Copies `tests/fixtures/host/<name>/root` into the sandbox (git keeps no modes or owners)
 /// and gives its sensitive files the modes a real system has.
@@ -304,14 +304,23 @@ fn scans_are_recorded_as_state_intervals_and_feed_readiness() {
     let root = root.to_str().unwrap();
     let first = sandbox.attest(&["scan", "--root", root]).output().unwrap();
     assert!(first.status.success());
-    let text = String::from_utf8(first.stdout).unwrap();
-    assert!(text.contains("Recorded as run 1"), "{text}");
+    let first_text = String::from_utf8(first.stdout).unwrap();
+    assert!(first_text.contains("Recorded as run 1:"), "{first_text}");
     let second = sandbox.attest(&["scan", "--root", root]).output().unwrap();
+    let results: usize = first_text
+        .split(" results")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
     let text = String::from_utf8(second.stdout).unwrap();
-    // A run's id is the ledger entry of its `scan.run`: the first run's 92 results each
+    // A run's id is the ledger entry of its `scan.run`: each of the first run's results
     // appended a `result.changed` entry after it.
     assert!(
-        text.contains("Recorded as run 94: 0 result(s) changed since the last run, 92 unchanged."),
+        text.contains(&format!(
+            "Recorded as run {}: 0 result(s) changed since the last run, {results} unchanged.",
+            results + 2
+        )),
         "{text}"
     );
     // Readiness now sees failing controls.
@@ -439,4 +448,150 @@ fn a_workspace_check_with_a_failing_test_makes_checks_test_fail() {
             .iter()
             .any(|c| c["id"] == "host.custom.motd_present")
     );
+}
+
+/// Rego problems point into the check's Rego file, in plain words, never at `<input>` and
+/// never as the engine's raw output.
+#[test]
+fn validate_points_rego_problems_at_the_rego_file() {
+    let sandbox = Sandbox::with_workspace();
+    sandbox.write(
+        "checks/host/custom/checks.toml",
+        "[[check]]\nid = \"host.custom.motd_present\"\ntitle = \"A message of the day is set\"\nseverity = \"low\"\nrationale = \"r\"\nremediation = \"write /etc/motd\"\n\n[[check]]\nid = \"host.custom.issue_present\"\ntitle = \"A login banner is set\"\nseverity = \"low\"\nrationale = \"r\"\nremediation = \"write /etc/issue\"\n",
+    );
+    sandbox.write(
+        "checks/host/custom/checks.rego",
+        "# Banners.\n\npackage attest.host.custom\nimport rego.v1\nimport data.attest.lib\nmotd_present contains lib.verdict(input.hardening.banners[\"/etc/motd\"].has_text, \"/etc/motd\", \"set\", \"empty\")\n",
+    );
+    sandbox.write(
+        "checks/host/broken/checks.toml",
+        "[[check]]\nid = \"host.broken.anything\"\ntitle = \"t\"\nseverity = \"low\"\nrationale = \"r\"\nremediation = \"x\"\n",
+    );
+    sandbox.write(
+        "checks/host/broken/checks.rego",
+        "package attest.host.broken\nimport rego.v1\nanything contains x if {\n  x := 1 +\n}\n",
+    );
+    let output = sandbox.attest(&["validate"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let text = stderr(&output);
+    assert_contains_all(
+        &text,
+        &[
+            "checks/host/broken/checks.rego:4:5: error[rego]: invalid Rego: expecting `}` while parsing set",
+            "checks/host/custom/checks.rego:3:1: error[rego]: check `host.custom.issue_present` has no rule `issue_present` in package `attest.host.custom`",
+            "help: define the rule here, e.g. `issue_present contains result if { ... }`, or correct the check's id at checks/host/custom/checks.toml:9:6",
+            "2 error(s), 0 warning(s)",
+        ],
+    );
+    assert!(!text.contains("<input>"), "{text}");
+    assert!(!text.contains("-->"), "{text}");
+    let json = sandbox
+        .attest(&["validate", "--format", "json"])
+        .output()
+        .unwrap();
+    let diagnostics: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let positions: Vec<(&str, u64, u64)> = diagnostics
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            assert!(d["help"].is_string(), "{d}");
+            (
+                d["file"].as_str().unwrap(),
+                d["line"].as_u64().unwrap(),
+                d["column"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        positions,
+        [
+            ("checks/host/broken/checks.rego", 4, 5),
+            ("checks/host/custom/checks.rego", 3, 1)
+        ]
+    );
+}
+
+/// `assess` scans a root into the given store and writes one self-contained HTML report.
+#[test]
+fn assess_scans_a_root_and_writes_a_self_contained_readiness_report() {
+    let sandbox = Sandbox::with_workspace();
+    let root = fixture_root(&sandbox, "weak", &[]);
+    let store = sandbox.path().join("elsewhere/store");
+    fs_err::create_dir_all(sandbox.path().join("out")).unwrap();
+    let output = sandbox
+        .attest(&[
+            "assess",
+            "--root",
+            root.to_str().unwrap(),
+            "--store",
+            store.to_str().unwrap(),
+            "--output",
+            "out/readiness.html",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_contains_all(
+        &stderr(&output),
+        &["Wrote the readiness report to out/readiness.html"],
+    );
+    // The results went to the store named, not to the workspace's.
+    assert!(store.join("attest.db").is_file());
+    assert!(!sandbox.path().join(".attest/attest.db").exists());
+
+    let path = sandbox.path().join("out/readiness.html");
+    let html = fs_err::read_to_string(&path).unwrap();
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&fs_err::metadata(&path).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o644);
+    assert!(html.starts_with("<!doctype html>"));
+    assert!(html.trim_end().ends_with("</html>"));
+    assert_contains_all(
+        &html,
+        &[
+            "SOC 2 readiness — Acme Ltd",
+            "<style>",
+            "<svg class=\"chart-bar\"",
+            // The weak root makes automated controls fail.
+            "<span class=\"badge failing\">failing</span>",
+        ],
+    );
+    // Self-contained: nothing is fetched when the file is opened.
+    for external in [
+        "<link", "<script", "src=", "url(", "@import", "http://", "https://",
+    ] {
+        assert!(
+            !html.contains(external),
+            "the report refers to `{external}`"
+        );
+    }
+    // The same store then gives the same readiness to `report`.
+    let report = sandbox.json(&[
+        "report",
+        "readiness",
+        "--format",
+        "json",
+        "--store",
+        store.to_str().unwrap(),
+    ]);
+    assert!(report["summary"]["controls"]["failing"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn assess_with_a_bad_root_is_an_input_error_and_writes_nothing() {
+    let sandbox = Sandbox::with_workspace();
+    let output = sandbox
+        .attest(&[
+            "assess",
+            "--root",
+            "no/such/dir",
+            "--output",
+            "readiness.html",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_contains_all(&stderr(&output), &["--root no/such/dir: not a folder"]);
+    assert!(!sandbox.path().join("readiness.html").exists());
 }

@@ -1,6 +1,6 @@
 //! `init`, `validate`, workspace discovery and the errors a broken workspace gets.
 
-use crate::{Sandbox, stderr};
+use crate::{Sandbox, assert_contains_all, stderr};
 
 #[test]
 fn init_writes_a_valid_workspace_and_never_overwrites_one() {
@@ -9,6 +9,8 @@ fn init_writes_a_valid_workspace_and_never_overwrites_one() {
         "attest.toml",
         "schemas/attest.schema.json",
         "schemas/controls.schema.json",
+        "schemas/criteria.schema.json",
+        "schemas/checks.schema.json",
     ] {
         assert!(sandbox.path().join(file).is_file(), "{file}");
     }
@@ -148,17 +150,18 @@ fn a_broken_workspace_gets_every_error_with_file_line_column_and_exit_2() {
     let output = sandbox.attest(&["validate"]).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     let text = stderr(&output);
-    for expected in [
-        "controls/zz-broken.toml:9:22: error[unknown-criterion]: control `ZZ-01` maps to unknown criterion `CC6.10`",
-        "controls/zz-broken.toml:11:13: error[invalid-value]: invalid frequency: `hourly`",
-        "controls/zz-broken.toml:19:6: error[duplicate-control]: control `ZZ-01` is defined twice",
-        "controls/zz-broken.toml:26:11: error[unknown-check]: control `ZZ-01` names unknown check `host.ssh.no_such_check`",
-        "attest.toml:6:38: error[invalid-value]: invalid category: `integrity`",
-        "attest.toml:7:38: error[invalid-period]: the audit period ends (2026-01-01) before it starts (2026-06-01)",
-        "6 error(s), 0 warning(s)",
-    ] {
-        assert!(text.contains(expected), "missing `{expected}` in:\n{text}");
-    }
+    assert_contains_all(
+        &text,
+        &[
+            "controls/zz-broken.toml:9:22: error[unknown-criterion]: control `ZZ-01` maps to unknown criterion `CC6.10`",
+            "controls/zz-broken.toml:11:13: error[invalid-value]: invalid frequency: `hourly`",
+            "controls/zz-broken.toml:19:6: error[duplicate-control]: control `ZZ-01` is defined twice",
+            "controls/zz-broken.toml:26:11: error[unknown-check]: control `ZZ-01` names unknown check `host.ssh.no_such_check`",
+            "attest.toml:6:38: error[invalid-value]: invalid category: `integrity`",
+            "attest.toml:7:38: error[invalid-period]: the audit period ends (2026-01-01) before it starts (2026-06-01)",
+            "6 error(s), 0 warning(s)",
+        ],
+    );
     insta::assert_snapshot!(text);
 
     let json = sandbox
@@ -182,6 +185,89 @@ fn a_broken_workspace_gets_every_error_with_file_line_column_and_exit_2() {
         stderr(&status).contains("the workspace has 6 error(s)"),
         "{}",
         stderr(&status)
+    );
+}
+
+const INCOMPLETE_CONTROLS: &str = r#"[family]
+id = "ZZ"
+name = "Incomplete on purpose"
+
+[[control]]
+id = "ZZ-01"
+title = "Has no owner"
+description = "d"
+criteria = ["CC6.1"]
+frequency = "daily"
+kind = "automated"
+
+[[control]]
+id = "ZZ-02"
+title = "Has no owner either"
+description = "d"
+criteria = ["CC6.2"]
+frequency = "weekly"
+kind = "automated"
+
+[[control]]
+id = "ZZ-03"
+title = "Has a frequency that does not exist"
+description = "d"
+criteria = ["CC6.3"]
+owner = "Security lead"
+frequency = "fortnightly"
+kind = "automated"
+"#;
+
+/// Missing fields do not hide each other, nor the value problems of the same file.
+#[test]
+fn validate_reports_every_missing_field_and_bad_value_of_a_file() {
+    let sandbox = Sandbox::with_workspace();
+    sandbox.write("controls/zz-incomplete.toml", INCOMPLETE_CONTROLS);
+    sandbox.write(
+        "attest.toml",
+        "[organisation]\nname = 7\n\n[scope]\ntype = \"type2\"\nperiods = 1\n",
+    );
+    let output = sandbox.attest(&["validate"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let text = stderr(&output);
+    assert_contains_all(
+        &text,
+        &[
+            "controls/zz-incomplete.toml:5:1: error[schema]: missing field `owner` in control `ZZ-01`",
+            "controls/zz-incomplete.toml:13:1: error[schema]: missing field `owner` in control `ZZ-02`",
+            "controls/zz-incomplete.toml:27:13: error[invalid-value]: invalid frequency: `fortnightly`",
+            "attest.toml:2:8: error[schema]: `name` in `[organisation]` must be a string, not an integer",
+            "attest.toml:6:1: error[schema]: unknown field `periods` in `[scope]`",
+            "help: did you mean `period`?",
+            "5 error(s), 0 warning(s)",
+        ],
+    );
+    let json = sandbox
+        .attest(&["validate", "--format", "json"])
+        .output()
+        .unwrap();
+    let diagnostics: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let positions: Vec<(String, u64, u64)> = diagnostics
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["file"].as_str().unwrap().to_owned(),
+                d["line"].as_u64().unwrap(),
+                d["column"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        positions,
+        [
+            ("controls/zz-incomplete.toml".to_owned(), 5, 1),
+            ("controls/zz-incomplete.toml".to_owned(), 13, 1),
+            ("controls/zz-incomplete.toml".to_owned(), 27, 13),
+            ("attest.toml".to_owned(), 2, 8),
+            ("attest.toml".to_owned(), 6, 1),
+        ]
     );
 }
 
