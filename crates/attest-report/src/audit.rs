@@ -41,7 +41,19 @@ fn json<T: Serialize>(report: &T) -> Result<String, RenderError> {
 struct Block {
     x: f64,
     w: f64,
-    c: char,
+    c: &'static str,
+}
+
+/// The CSS class of a timeline character.
+fn day_class(mark: char) -> &'static str {
+    match mark {
+        'o' => "ok",
+        'g' => "gap-minor",
+        'G' => "gap",
+        'x' => "fail-minor",
+        'X' => "fail",
+        _ => "none",
+    }
 }
 
 #[derive(Serialize)]
@@ -73,6 +85,7 @@ fn strips(report: &Type2Report) -> (Vec<Strip<'_>>, Vec<MonthLabel>) {
     let strips = report
         .controls
         .iter()
+        .filter(|c| c.conclusion != crate::type2::Conclusion::NotTested)
         .map(|control| {
             let mut blocks: Vec<Block> = Vec::new();
             let mut start = 0_usize;
@@ -87,7 +100,7 @@ fn strips(report: &Type2Report) -> (Vec<Strip<'_>>, Vec<MonthLabel>) {
                 blocks.push(Block {
                     x: ((start as f64 * day_width) * 100.0).round() / 100.0,
                     w: (((end - start) as f64 * day_width) * 100.0).round() / 100.0,
-                    c: if mark == '-' { 'n' } else { mark },
+                    c: day_class(mark),
                 });
                 start = end;
             }
@@ -130,6 +143,12 @@ pub fn render_type2(report: &Type2Report, format: ReportFormat) -> Result<String
     };
     let env = environment()?;
     let (strips, months) = strips(report);
+    let not_tested: Vec<&str> = report
+        .controls
+        .iter()
+        .filter(|c| c.conclusion == crate::type2::Conclusion::NotTested)
+        .map(|c| c.design.id.as_str())
+        .collect();
     let partial = report.assessed_until.as_second()
         < crate::type2::day_start(report.period.end).saturating_add(86_400);
     Ok(env.get_template(template)?.render(context! {
@@ -139,6 +158,7 @@ pub fn render_type2(report: &Type2Report, format: ReportFormat) -> Result<String
         categories => categories(&report.categories),
         strips => strips,
         months => months,
+        not_tested => not_tested,
         partial => partial,
         version => env!("CARGO_PKG_VERSION"),
     })?)

@@ -134,9 +134,10 @@ pub struct ControlEffectiveness {
     /// Share of the period the control operated, 0–100 (time-weighted over targets for
     /// automated controls, days covered for manual ones; the lower of both for hybrids).
     pub operating_percent: f64,
-    /// One character per day of the assessed period: `o` operating throughout, `g` a gap in
-    /// monitoring, `u` a check undecided, `x` failing somewhere or without current evidence,
-    /// `-` nothing to assess (the worst of the day wins).
+    /// One character per day of the assessed period, the worst of the day: `o` operating
+    /// throughout; `g` or `G` a gap in monitoring on under 1%, or at least 1%, of the day's
+    /// target-time; `x` or `X` failing or undecided on under 1%, or at least 1% (a lapse of
+    /// manual evidence is `X`); `-` nothing to assess.
     pub timeline: String,
     /// Operating effectiveness of the automated part.
     pub automated: Option<AutomatedEffectiveness>,
@@ -314,25 +315,72 @@ enum State {
     Gap,
 }
 
-impl State {
-    /// The timeline character, and its rank (the worst of a day wins).
-    fn mark(self) -> u8 {
-        match self {
-            State::Operating => b'o',
-            State::Gap => b'g',
-            State::Unknown => b'u',
-            State::Failing => b'x',
-        }
-    }
-}
-
 fn rank(mark: u8) -> u8 {
     match mark {
         b'o' => 1,
         b'g' => 2,
-        b'u' => 3,
+        b'G' => 3,
         b'x' => 4,
+        b'X' => 5,
         _ => 0,
+    }
+}
+
+/// Seconds of target-time per day of the period, by state.
+#[derive(Debug, Clone, Copy, Default)]
+struct DayTime {
+    operating: i64,
+    failing: i64,
+    gap: i64,
+}
+
+impl DayTime {
+    /// The day's timeline character.
+    fn mark(self) -> u8 {
+        let total = self
+            .operating
+            .saturating_add(self.failing)
+            .saturating_add(self.gap);
+        // At least 1% of the day's target-time.
+        let major = |part: i64| part.saturating_mul(100) >= total;
+        if total == 0 {
+            b'-'
+        } else if self.failing > 0 {
+            if major(self.failing) { b'X' } else { b'x' }
+        } else if self.gap > 0 {
+            if major(self.gap) { b'G' } else { b'g' }
+        } else {
+            b'o'
+        }
+    }
+}
+
+/// Adds `[a, b)` (seconds) in `state` to the days it overlaps.
+fn add_days(days: &mut [DayTime], start: i64, a: i64, b: i64, state: State) {
+    let mut from = a;
+    while from < b {
+        let index = usize::try_from(from.saturating_sub(start) / 86_400).unwrap_or(0);
+        let day_end = start.saturating_add(
+            i64::try_from(index)
+                .unwrap_or(0)
+                .saturating_add(1)
+                .saturating_mul(86_400),
+        );
+        let to = b.min(day_end);
+        if let Some(day) = days.get_mut(index) {
+            let seconds = to.saturating_sub(from);
+            match state {
+                State::Operating => day.operating = day.operating.saturating_add(seconds),
+                State::Failing | State::Unknown => {
+                    day.failing = day.failing.saturating_add(seconds);
+                }
+                State::Gap => day.gap = day.gap.saturating_add(seconds),
+            }
+        }
+        if to <= from {
+            break;
+        }
+        from = to;
     }
 }
 
@@ -492,6 +540,24 @@ pub fn type2(input: Type2Input<'_>) -> Result<Type2Report, StoreError> {
             .or_default()
             .push(record);
     }
+    // Every target that ever reported a check of a control is assessed over its window, with
+    // or without results in the period: a target silent for the whole period is all gap.
+    for record in series.values() {
+        let existed = targets
+            .get(&record.target)
+            .and_then(|t| t.first_seen)
+            .is_some_and(|first| first.as_second() < end);
+        if !existed {
+            continue;
+        }
+        for &control in controls_of_check
+            .get(record.check.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
+            buckets.entry((control, record.target)).or_default();
+        }
+    }
     let mut by_control: Vec<Vec<(i64, Vec<Segment>)>> = vec![Vec::new(); controls.len()];
     for ((control, target), segments) in buckets {
         if let Some(list) = by_control.get_mut(control) {
@@ -521,10 +587,14 @@ pub fn type2(input: Type2Input<'_>) -> Result<Type2Report, StoreError> {
         let days =
             usize::try_from(end.saturating_sub(start).saturating_add(86_399) / 86_400).unwrap_or(0);
         let mut timeline = vec![b'-'; days];
-        let automated = control
-            .kind
-            .uses_checks()
-            .then(|| context.automated(&per_target, &mut timeline));
+        let automated = control.kind.uses_checks().then(|| {
+            let mut day_time = vec![DayTime::default(); days];
+            let automated = context.automated(&per_target, &mut day_time);
+            for (mark, day) in timeline.iter_mut().zip(&day_time) {
+                *mark = day.mark();
+            }
+            automated
+        });
         let manual = control.kind.needs_evidence().then(|| {
             context.manual(
                 evidence_of
@@ -533,7 +603,10 @@ pub fn type2(input: Type2Input<'_>) -> Result<Type2Report, StoreError> {
                     .unwrap_or_default(),
             )
         });
-        if let Some(manual) = &manual {
+        if let Some(manual) = manual
+            .as_ref()
+            .filter(|m| !m.evidence.is_empty() || m.days_covered > 0)
+        {
             mark_manual(&mut timeline, input.period.start, manual);
         }
         let mut samples = Vec::new();
@@ -638,7 +711,7 @@ fn mark_manual(timeline: &mut [u8], first_day: Date, manual: &ManualEffectivenes
     for lapse in &manual.lapses {
         let a = day_start(lapse.from);
         let b = day_start(lapse.to).saturating_add(86_400);
-        mark_days(timeline, start, a, b, b'x');
+        mark_days(timeline, start, a, b, b'X');
     }
 }
 
@@ -680,7 +753,7 @@ impl ControlContext<'_> {
     fn automated(
         &self,
         per_target: &[(i64, Vec<Segment>)],
-        timeline: &mut [u8],
+        day_time: &mut [DayTime],
     ) -> AutomatedEffectiveness {
         let mut out = AutomatedEffectiveness {
             targets: per_target.len(),
@@ -732,7 +805,7 @@ impl ControlContext<'_> {
                     (true, false, false) => State::Operating,
                 };
                 let seconds = b.saturating_sub(a);
-                mark_days(timeline, self.start, a, b, state.mark());
+                add_days(day_time, self.start, a, b, state);
                 out.seconds_total = out.seconds_total.saturating_add(seconds);
                 match state {
                     State::Operating => {

@@ -8,7 +8,8 @@
 -- * a run's id is the sequence number of its `scan.run` ledger entry, whose payload is
 --   rendered from the run row rather than stored twice;
 -- * ledger rows keep the first 8 bytes of their hash (to name the first changed entry);
---   the head's full hash is in ledger_head.
+--   the head's full hash is in ledger_head; kinds are numbered in ledger_kinds (kind 1,
+--   `scan.run`, takes no space in a row).
 
 CREATE TABLE targets (
     id         INTEGER PRIMARY KEY,
@@ -52,10 +53,18 @@ CREATE TABLE intervals_v3 (
     last_run     INTEGER
 ) STRICT;
 
+CREATE TABLE ledger_kinds (
+    id   INTEGER PRIMARY KEY,
+    name TEXT    NOT NULL UNIQUE
+) STRICT;
+INSERT INTO ledger_kinds (id, name) VALUES
+    (1, 'scan.run'), (2, 'result.changed'), (3, 'result.gone'), (4, 'evidence.added'),
+    (5, 'config.changed');
+
 CREATE TABLE ledger_v3 (
     seq         INTEGER PRIMARY KEY,
     time        INTEGER NOT NULL,          -- Unix seconds
-    kind        TEXT    NOT NULL,
+    kind_id     INTEGER NOT NULL,          -- ledger_kinds.id
     payload     TEXT,                      -- canonical JSON; NULL: rendered from runs row seq
     hash_prefix BLOB    NOT NULL           -- first 8 bytes of the entry's hash
 ) STRICT;
@@ -92,8 +101,10 @@ INSERT INTO intervals_v3 (id, series_id, status, severity, message, first_seen, 
     JOIN targets t ON t.id = (SELECT MIN(t2.id) FROM targets t2 WHERE t2.name = i.target)
     JOIN series s ON s.target_id = t.id AND s.check_id = i.check_id AND s.resource = i.resource;
 
-INSERT INTO ledger_v3 (seq, time, kind, payload, hash_prefix)
-    SELECT seq, time, kind, payload, substr(hash, 1, 8) FROM ledger;
+INSERT OR IGNORE INTO ledger_kinds (name) SELECT DISTINCT kind FROM ledger;
+INSERT INTO ledger_v3 (seq, time, kind_id, payload, hash_prefix)
+    SELECT l.seq, l.time, k.id, l.payload, substr(l.hash, 1, 8)
+    FROM ledger l JOIN ledger_kinds k ON k.name = l.kind;
 
 INSERT INTO ledger_head (id, seq, hash)
     SELECT 1, seq, hash FROM ledger ORDER BY seq DESC LIMIT 1;
@@ -108,4 +119,4 @@ ALTER TABLE ledger_v3 RENAME TO ledger;
 CREATE INDEX runs_by_target ON runs (target_id, observed_at);
 CREATE INDEX intervals_by_series ON intervals (series_id, first_seen);
 CREATE UNIQUE INDEX intervals_open ON intervals (series_id) WHERE last_seen IS NULL;
-CREATE INDEX ledger_by_kind ON ledger (kind, seq) WHERE kind <> 'scan.run';
+CREATE INDEX ledger_by_kind ON ledger (kind_id, seq) WHERE kind_id <> 1;

@@ -469,30 +469,64 @@ pub(crate) fn visit_intervals(
     to: Timestamp,
     visit: &mut dyn FnMut(IntervalRecord),
 ) -> Result<(), StoreError> {
+    // A sequential scan, then a sort in memory: far faster than walking the series index and
+    // fetching each row, for the hundreds of thousands of intervals of a year.
+    let latest: HashMap<i64, (i64, i64)> = conn
+        .prepare_cached("SELECT id, COALESCE(last_seen, 0), runs FROM targets")
+        .map_err(db_err)?
+        .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))
+        .map_err(db_err)?
+        .collect::<Result<_, _>>()
+        .map_err(db_err)?;
+    let target_of: HashMap<i64, i64> = conn
+        .prepare_cached("SELECT id, target_id FROM series")
+        .map_err(db_err)?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(db_err)?
+        .collect::<Result<_, _>>()
+        .map_err(db_err)?;
     let mut stmt = conn
         .prepare_cached(
-            "SELECT i.series_id, i.status, i.severity, i.message, i.first_seen,
-                    COALESCE(i.last_seen, t.last_seen), COALESCE(i.observations, t.runs - i.first_run_no + 1),
-                    i.last_seen IS NULL
-             FROM intervals i JOIN series s ON s.id = i.series_id JOIN targets t ON t.id = s.target_id
-             WHERE i.first_seen <= ?2 AND COALESCE(i.last_seen, t.last_seen) >= ?1
-             ORDER BY i.series_id, i.first_seen",
+            "SELECT series_id, status, severity, message, first_seen, last_seen, observations, first_run_no
+             FROM intervals WHERE first_seen <= ?1",
         )
         .map_err(db_err)?;
-    let mut rows = stmt
-        .query(params![from.as_second(), to.as_second()])
-        .map_err(db_err)?;
+    let mut rows = stmt.query(params![to.as_second()]).map_err(db_err)?;
+    let (from, mut found) = (from.as_second(), Vec::new());
     while let Some(row) = rows.next().map_err(db_err)? {
-        visit(IntervalRecord {
-            series: row.get(0).map_err(db_err)?,
+        let series: i64 = row.get(0).map_err(db_err)?;
+        let last_seen: Option<i64> = row.get(5).map_err(db_err)?;
+        let (target_last_seen, runs) = target_of
+            .get(&series)
+            .and_then(|t| latest.get(t))
+            .copied()
+            .unwrap_or_default();
+        let open = last_seen.is_none();
+        let last = last_seen.unwrap_or(target_last_seen);
+        if last < from {
+            continue;
+        }
+        let observations: i64 = match row.get::<_, Option<i64>>(6).map_err(db_err)? {
+            Some(n) => n,
+            None => runs
+                .saturating_sub(row.get::<_, i64>(7).map_err(db_err)?)
+                .saturating_add(1),
+        };
+        found.push(IntervalRecord {
+            series,
             status: parse_column::<Status>(row, 1).map_err(db_err)?,
             severity: parse_column::<Severity>(row, 2).map_err(db_err)?,
             message: row.get(3).map_err(db_err)?,
             first_seen: timestamp_column(row, 4).map_err(db_err)?,
-            last_seen: timestamp_column(row, 5).map_err(db_err)?,
-            observations: u64::try_from(row.get::<_, i64>(6).map_err(db_err)?).unwrap_or(0),
-            open: row.get(7).map_err(db_err)?,
+            last_seen: Timestamp::from_second(last)
+                .map_err(|e| StoreError::Database(format!("interval of series {series}: {e}")))?,
+            observations: u64::try_from(observations).unwrap_or(0),
+            open,
         });
+    }
+    found.sort_unstable_by_key(|i| (i.series, i.first_seen));
+    for interval in found {
+        visit(interval);
     }
     Ok(())
 }
@@ -502,17 +536,39 @@ pub(crate) fn run_counts(
     from: Timestamp,
     to: Timestamp,
 ) -> Result<Vec<(i64, u64)>, StoreError> {
-    let mut stmt = conn
+    let (from, to) = (from.as_second(), to.as_second());
+    let targets: Vec<(i64, i64, Option<i64>, Option<i64>)> = conn
+        .prepare_cached("SELECT id, runs, first_seen, last_seen FROM targets ORDER BY id")
+        .map_err(db_err)?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .map_err(db_err)?
+        .collect::<Result<_, _>>()
+        .map_err(db_err)?;
+    let mut count = conn
         .prepare_cached(
-            "SELECT target_id, COUNT(*) FROM runs WHERE observed_at BETWEEN ?1 AND ?2 GROUP BY target_id ORDER BY target_id",
+            "SELECT COUNT(*) FROM runs WHERE target_id = ?1 AND observed_at BETWEEN ?2 AND ?3",
         )
         .map_err(db_err)?;
-    let rows = stmt
-        .query_map(params![from.as_second(), to.as_second()], |r| {
-            Ok((r.get(0)?, u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0)))
-        })
-        .map_err(db_err)?;
-    rows.collect::<Result<_, _>>().map_err(db_err)
+    let mut counts = Vec::with_capacity(targets.len());
+    for (id, runs, first, last) in targets {
+        let (Some(first), Some(last)) = (first, last) else {
+            continue;
+        };
+        let n: i64 = if first >= from && last <= to {
+            // Every run of the target is in the window: its counter says how many.
+            runs
+        } else if last < from || first > to {
+            0
+        } else {
+            count
+                .query_row(params![id, from, to], |r| r.get(0))
+                .map_err(db_err)?
+        };
+        if n > 0 {
+            counts.push((id, u64::try_from(n).unwrap_or(0)));
+        }
+    }
+    Ok(counts)
 }
 
 pub(crate) fn nth_run(

@@ -1,6 +1,7 @@
 //! The ledger in SQLite: appending inside a write transaction, and reading in order.
 //!
-//! A row keeps `seq`, `time`, `kind`, the payload and the first 8 bytes of the entry's hash.
+//! A row keeps `seq`, `time`, the kind (numbered in `ledger_kinds`), the payload and the first
+//! 8 bytes of the entry's hash.
 //! The payload of a `scan.run` entry is not stored: it is rendered from the run row whose id
 //! is the entry's `seq` ([`attest_store::payload::ScanRun`]). `prev` and `payload_sha256` are
 //! recomputed when the ledger is read; `ledger_head` keeps the full hash of the last entry so
@@ -11,7 +12,7 @@ use std::ops::ControlFlow;
 
 use attest_ledger::{Checkpoint, GENESIS, Hash, SigningKey, entry_hash, payload_hash};
 use attest_store::payload::ScanRun;
-use attest_store::{CHECKPOINT_EVERY, StoreError, StoredEntry};
+use attest_store::{CHECKPOINT_EVERY, RunFields, StoreError, StoredEntry};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::db_err;
@@ -79,6 +80,7 @@ impl<'k> LedgerWriter<'k> {
         if kind.is_empty() || kind.contains(['\n', '\r']) {
             return Err(attest_ledger::LedgerError::BadKind(kind.to_owned()).into());
         }
+        let kind_id = kind_id(tx, kind)?;
         let seq = self.next_seq();
         let hash = entry_hash(
             seq,
@@ -89,14 +91,14 @@ impl<'k> LedgerWriter<'k> {
         );
         let mut insert = tx
             .prepare_cached(
-                "INSERT INTO ledger (seq, time, kind, payload, hash_prefix) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO ledger (seq, time, kind_id, payload, hash_prefix) VALUES (?1, ?2, ?3, ?4, ?5)",
             )
             .map_err(db_err)?;
         insert
             .execute(params![
                 i64::try_from(seq).unwrap_or(i64::MAX),
                 time,
-                kind,
+                kind_id,
                 store_payload.then_some(payload),
                 hash.get(..8).unwrap_or_default(),
             ])
@@ -152,6 +154,37 @@ impl<'k> LedgerWriter<'k> {
     }
 }
 
+/// The number of entry kind `kind`, adding it on first use. `scan.run` is 1.
+fn kind_id(tx: &Transaction<'_>, kind: &str) -> Result<i64, StoreError> {
+    if kind == attest_store::payload::SCAN_RUN {
+        return Ok(1);
+    }
+    let found: Option<i64> = tx
+        .prepare_cached("SELECT id FROM ledger_kinds WHERE name = ?1")
+        .map_err(db_err)?
+        .query_row(params![kind], |r| r.get(0))
+        .optional()
+        .map_err(db_err)?;
+    match found {
+        Some(id) => Ok(id),
+        None => tx
+            .prepare_cached("INSERT INTO ledger_kinds (name) VALUES (?1) RETURNING id")
+            .map_err(db_err)?
+            .query_row(params![kind], |r| r.get(0))
+            .map_err(db_err),
+    }
+}
+
+/// Every kind by number.
+pub(crate) fn kinds(conn: &Connection) -> Result<HashMap<i64, String>, StoreError> {
+    conn.prepare_cached("SELECT id, name FROM ledger_kinds")
+        .map_err(db_err)?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(db_err)?
+        .collect::<Result<_, _>>()
+        .map_err(db_err)
+}
+
 /// A run row, as its `scan.run` payload needs it.
 struct RunRow {
     id: i64,
@@ -170,6 +203,7 @@ pub(crate) fn visit(
     visit: &mut dyn FnMut(&StoredEntry<'_>) -> ControlFlow<()>,
 ) -> Result<(), StoreError> {
     let from = i64::try_from(from_seq).unwrap_or(i64::MAX);
+    let kinds = kinds(conn)?;
     let targets: HashMap<i64, (String, String)> = {
         let mut stmt = conn
             .prepare("SELECT id, source, name FROM targets")
@@ -181,7 +215,7 @@ pub(crate) fn visit(
     };
     let mut entries = conn
         .prepare(
-            "SELECT seq, time, kind, payload, hash_prefix FROM ledger WHERE seq >= ?1 ORDER BY seq",
+            "SELECT seq, time, kind_id, payload, hash_prefix FROM ledger WHERE seq >= ?1 ORDER BY seq",
         )
         .map_err(db_err)?;
     let mut runs_stmt = conn
@@ -214,8 +248,10 @@ pub(crate) fn visit(
     while let Some(row) = rows.next().map_err(db_err)? {
         let seq: i64 = row.get(0).map_err(db_err)?;
         let time: i64 = row.get(1).map_err(db_err)?;
-        let kind_ref = row.get_ref(2).map_err(db_err)?;
-        let kind = kind_ref.as_str().map_err(|e| db_err(e.into()))?;
+        let kind_id: i64 = row.get(2).map_err(db_err)?;
+        // An unknown kind number renders as an empty kind, which cannot hash to the value
+        // recorded for the entry.
+        let kind = kinds.get(&kind_id).map_or("", String::as_str);
         let prefix_ref = row.get_ref(4).map_err(db_err)?;
         let hash_prefix: [u8; 8] = prefix_ref
             .as_blob()
@@ -224,6 +260,7 @@ pub(crate) fn visit(
             .unwrap_or_default();
         let payload_ref = row.get_ref(3).map_err(db_err)?;
         let stored = payload_ref.as_str_or_null().map_err(|e| db_err(e.into()))?;
+        let mut fields = None;
         let payload: &str = if let Some(text) = stored {
             text
         } else {
@@ -236,6 +273,15 @@ pub(crate) fn visit(
             if let Some(run) = pending_run.as_ref().filter(|r| r.id == seq)
                 && let Some((source, name)) = targets.get(&run.target)
             {
+                fields = Some(RunFields {
+                    run: run.id,
+                    target: run.target,
+                    observed_at: run.observed_at,
+                    max_gap: run.max_gap,
+                    results: u64::try_from(run.results).unwrap_or(0),
+                    changed: u64::try_from(run.changed).unwrap_or(0),
+                    gone: u64::try_from(run.gone).unwrap_or(0),
+                });
                 ScanRun {
                     run: run.id,
                     source: source.as_str(),
@@ -257,6 +303,7 @@ pub(crate) fn visit(
             kind,
             payload,
             hash_prefix,
+            run: fields,
         };
         if visit(&entry).is_break() {
             break;

@@ -117,10 +117,7 @@ fn an_untouched_store_verifies_and_replays() {
 #[test]
 fn an_edited_ledger_row_is_named_precisely() {
     let (store, _dir) = populated();
-    sql(
-        &store,
-        "UPDATE ledger SET kind = 'evidence.removed' WHERE seq = 1",
-    );
+    sql(&store, "UPDATE ledger SET kind_id = 2 WHERE seq = 1");
     assert_eq!(report(&store).ledger, Err(Broken::Head { seq: 1 }));
     let (store, _dir) = populated();
     // Entry 3 is the first result of the first run; the run's checkpoint is at entry 4.

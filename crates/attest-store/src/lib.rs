@@ -215,6 +215,29 @@ pub struct StoredEntry<'a> {
     pub payload: &'a str,
     /// First 8 bytes of the entry's hash at append time.
     pub hash_prefix: [u8; 8],
+    /// For a `scan.run` entry whose payload the store rendered from its run row: the fields
+    /// it was rendered from (the payload is exactly [`payload::ScanRun`] of them), so readers
+    /// need not parse it back.
+    pub run: Option<RunFields>,
+}
+
+/// The fields of a rendered `scan.run` payload, with the target by id ([`Store::targets`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunFields {
+    /// Run id (the entry's sequence number).
+    pub run: i64,
+    /// Target id.
+    pub target: i64,
+    /// Unix seconds of the observation.
+    pub observed_at: i64,
+    /// Longest silence, in seconds, that still counts as continuous monitoring.
+    pub max_gap: i64,
+    /// Results observed.
+    pub results: u64,
+    /// Results that opened an interval.
+    pub changed: u64,
+    /// Series no longer observed.
+    pub gone: u64,
 }
 
 /// Where Attest keeps evidence and history.

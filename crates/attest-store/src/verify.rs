@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use crate::fold::{Fold, FoldSink, IntervalEnd, IntervalStart, Observed, RunAt};
 use crate::payload::{self, EVIDENCE_ADDED, RESULT_CHANGED, RESULT_GONE, SCAN_RUN};
-use crate::{Store, StoreError};
+use crate::{RunFields, Store, StoreError};
 
 /// How many history differences a report lists before it only counts them.
 const LISTED_DIFFERENCES: usize = 20;
@@ -70,34 +70,97 @@ pub enum HistoryCheck {
     NotReplayed(String),
 }
 
+/// Entries handed to the replay thread at a time.
+const BATCH: usize = 4096;
+
+/// What the replay needs of one entry.
+enum ReplayItem {
+    /// A `scan.run` rendered from its run row.
+    Run(RunFields),
+    /// A run or result entry whose payload must be read.
+    Entry {
+        seq: u64,
+        kind: &'static str,
+        payload: String,
+    },
+    /// Any other entry (it ends the run before it).
+    Other,
+}
+
 /// Verifies `store` with the organisation's public `key`.
+///
+/// The ledger is read and hashed on this thread while another replays it, so a large ledger
+/// verifies at the speed of the slower of the two.
 pub fn verify_store(store: &dyn Store, key: &PublicKey) -> Result<StoreReport, StoreError> {
     let mut verifier = Verifier::whole(key, store.checkpoints()?);
     let mut broken: Option<Broken> = None;
-    let mut replay = Replay::default();
     let mut evidence_payloads: HashMap<i64, (u64, String)> = HashMap::new();
-    store.visit_ledger(1, &mut |stored| {
-        let payload_sha256 = payload_hash(stored.payload.as_bytes());
-        let hash = match verifier.push_fields(stored.seq, stored.time, stored.kind, &payload_sha256)
-        {
-            Ok(hash) => hash,
-            Err(err) => {
-                broken = Some(err);
+    let targets: HashMap<i64, (String, String)> = store
+        .targets()?
+        .into_iter()
+        .map(|t| (t.id, (t.source, t.name)))
+        .collect();
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<ReplayItem>>(8);
+    let (visited, replay) = std::thread::scope(|scope| {
+        let targets = &targets;
+        let replaying = scope.spawn(move || {
+            let mut replay = Replay::default();
+            for batch in receiver {
+                for item in batch {
+                    replay.item(item, targets);
+                }
+            }
+            replay
+        });
+        let mut batch = Vec::with_capacity(BATCH);
+        let visited = store.visit_ledger(1, &mut |stored| {
+            let payload_sha256 = payload_hash(stored.payload.as_bytes());
+            let hash =
+                match verifier.push_fields(stored.seq, stored.time, stored.kind, &payload_sha256) {
+                    Ok(hash) => hash,
+                    Err(err) => {
+                        broken = Some(err);
+                        return ControlFlow::Break(());
+                    }
+                };
+            if hash.get(..8) != Some(&stored.hash_prefix[..]) {
+                broken = Some(Broken::Altered { seq: stored.seq });
                 return ControlFlow::Break(());
             }
-        };
-        if hash.get(..8) != Some(&stored.hash_prefix[..]) {
-            broken = Some(Broken::Altered { seq: stored.seq });
-            return ControlFlow::Break(());
+            let item = match (stored.kind, stored.run) {
+                (SCAN_RUN, Some(fields)) => ReplayItem::Run(fields),
+                (SCAN_RUN, None) => entry_item(stored.seq, SCAN_RUN, stored.payload),
+                (RESULT_CHANGED, _) => entry_item(stored.seq, RESULT_CHANGED, stored.payload),
+                (RESULT_GONE, _) => entry_item(stored.seq, RESULT_GONE, stored.payload),
+                (kind, _) => {
+                    if kind == EVIDENCE_ADDED
+                        && let Ok(fields) = serde_json::from_str::<EvidenceId>(stored.payload)
+                    {
+                        evidence_payloads
+                            .insert(fields.id, (stored.seq, stored.payload.to_owned()));
+                    }
+                    ReplayItem::Other
+                }
+            };
+            batch.push(item);
+            if batch.len() >= BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                if sender.send(full).is_err() {
+                    return ControlFlow::Break(());
+                }
+            }
+            ControlFlow::Continue(())
+        });
+        if !batch.is_empty() {
+            let _ = sender.send(batch);
         }
-        if stored.kind == EVIDENCE_ADDED
-            && let Ok(fields) = serde_json::from_str::<EvidenceId>(stored.payload)
-        {
-            evidence_payloads.insert(fields.id, (stored.seq, stored.payload.to_owned()));
-        }
-        replay.entry(stored.seq, stored.kind, stored.payload);
-        ControlFlow::Continue(())
-    })?;
+        drop(sender);
+        let replay = replaying.join();
+        (visited, replay)
+    });
+    visited?;
+    let mut replay = replay
+        .map_err(|_| StoreError::Database("the ledger replay stopped unexpectedly".into()))?;
     let ledger = match broken {
         Some(err) => Err(err),
         None => verifier.finish(),
@@ -107,7 +170,7 @@ pub fn verify_store(store: &dyn Store, key: &PublicKey) -> Result<StoreReport, S
     let history = if let Err(err) = &ledger {
         HistoryCheck::NotReplayed(format!("the ledger is broken ({err})"))
     } else {
-        replay.finish();
+        replay.finish(&targets);
         match replay.failed.take() {
             Some(reason) => HistoryCheck::NotReplayed(reason),
             None => compare_history(store, &replay)?,
@@ -119,6 +182,14 @@ pub fn verify_store(store: &dyn Store, key: &PublicKey) -> Result<StoreReport, S
         evidence_problems,
         history,
     })
+}
+
+fn entry_item(seq: u64, kind: &'static str, payload: &str) -> ReplayItem {
+    ReplayItem::Entry {
+        seq,
+        kind,
+        payload: payload.to_owned(),
+    }
 }
 
 #[derive(Deserialize)]
@@ -189,11 +260,18 @@ struct ScanRunRef<'a> {
     unchanged: u64,
 }
 
+/// Which target a run is of.
+enum Who {
+    /// By id (a rendered `scan.run`).
+    Id(i64),
+    /// By name (a `scan.run` read from its payload).
+    Named(String, String),
+}
+
 /// A run whose result entries are still being read.
 struct PendingRun {
     seq: u64,
-    source: String,
-    target: String,
+    who: Who,
     observed_at: i64,
     max_gap: i64,
     results: u64,
@@ -298,19 +376,51 @@ struct Replay {
 }
 
 impl Replay {
-    fn entry(&mut self, seq: u64, kind: &str, payload: &str) {
+    fn item(&mut self, item: ReplayItem, targets: &HashMap<i64, (String, String)>) {
         if self.failed.is_some() {
             return;
         }
-        if let Err(reason) = self.step(seq, kind, payload) {
+        let done = match item {
+            ReplayItem::Run(fields) => self.run_fields(fields, targets),
+            ReplayItem::Entry { seq, kind, payload } => self.step(seq, kind, &payload, targets),
+            ReplayItem::Other => self.flush(targets),
+        };
+        if let Err(reason) = done {
             self.failed = Some(reason);
         }
     }
 
-    fn step(&mut self, seq: u64, kind: &str, payload: &str) -> Result<(), String> {
+    fn run_fields(
+        &mut self,
+        fields: RunFields,
+        targets: &HashMap<i64, (String, String)>,
+    ) -> Result<(), String> {
+        self.flush(targets)?;
+        let seq = u64::try_from(fields.run).unwrap_or(0);
+        self.pending = Some(PendingRun {
+            seq,
+            who: Who::Id(fields.target),
+            observed_at: fields.observed_at,
+            max_gap: fields.max_gap,
+            results: fields.results,
+            changed_declared: fields.changed,
+            gone_declared: fields.gone,
+            changes: Vec::new(),
+            gone: Vec::new(),
+        });
+        Ok(())
+    }
+
+    fn step(
+        &mut self,
+        seq: u64,
+        kind: &str,
+        payload: &str,
+        targets: &HashMap<i64, (String, String)>,
+    ) -> Result<(), String> {
         match kind {
             SCAN_RUN => {
-                self.flush()?;
+                self.flush(targets)?;
                 let run: ScanRunRef<'_> =
                     serde_json::from_str(payload).map_err(|e| older(seq, kind, &e))?;
                 if u64::try_from(run.run).ok() != Some(seq) {
@@ -321,8 +431,7 @@ impl Replay {
                 }
                 self.pending = Some(PendingRun {
                     seq,
-                    source: run.source.into_owned(),
-                    target: run.target.into_owned(),
+                    who: Who::Named(run.source.into_owned(), run.target.into_owned()),
                     observed_at: run.observed_at,
                     max_gap: run.max_gap,
                     results: run.results,
@@ -361,7 +470,7 @@ impl Replay {
                 pending.gone.push((gone.check, gone.resource));
                 Ok(())
             }
-            _ => self.flush(),
+            _ => self.flush(targets),
         }
     }
 
@@ -374,17 +483,24 @@ impl Replay {
         }
     }
 
-    fn flush(&mut self) -> Result<(), String> {
+    fn flush(&mut self, targets: &HashMap<i64, (String, String)>) -> Result<(), String> {
         let Some(pending) = self.pending.take() else {
             return Ok(());
+        };
+        let (source, target) = match &pending.who {
+            Who::Named(source, target) => (source.as_str(), target.as_str()),
+            Who::Id(id) => match targets.get(id) {
+                Some((source, target)) => (source.as_str(), target.as_str()),
+                None => return Err(format!("entry {}: a run of an unknown target", pending.seq)),
+            },
         };
         let folded = self
             .fold
             .run(
                 &mut self.sink,
                 RunAt {
-                    source: &pending.source,
-                    target: &pending.target,
+                    source,
+                    target,
                     observed_at: pending.observed_at,
                     max_gap: pending.max_gap,
                 },
@@ -413,9 +529,9 @@ impl Replay {
         Ok(())
     }
 
-    fn finish(&mut self) {
+    fn finish(&mut self, targets: &HashMap<i64, (String, String)>) {
         if self.failed.is_none()
-            && let Err(reason) = self.flush()
+            && let Err(reason) = self.flush(targets)
         {
             self.failed = Some(reason);
         }

@@ -11,6 +11,7 @@
 
 mod catalog;
 mod evidence;
+mod history;
 mod report;
 mod scan;
 mod workspace;
