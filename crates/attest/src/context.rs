@@ -110,8 +110,66 @@ pub(crate) fn open_store(
 ) -> anyhow::Result<SqliteStore> {
     let dir = store_dir(global, workspace)?;
     let store = SqliteStore::open(&dir)
-        .with_context(|| format!("cannot open the store in {}", dir.display()))?;
-    Ok(store.with_signing_key(signing_key(&dir)?))
+        .with_context(|| format!("cannot open the store in {}", dir.display()))?
+        .with_signing_key(signing_key(&dir)?);
+    record_configuration(&store, workspace)?;
+    Ok(store)
+}
+
+/// The files that configure a workspace: `attest.toml`, `controls/`, `checks/`, `policies/`
+/// and `criteria/`, as (path relative to the workspace, SHA-256), sorted.
+fn configuration_files(root: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    use sha2::Digest as _;
+    let mut files = Vec::new();
+    let mut pending = vec![root.join(attest_workspace::CONFIG_FILE)];
+    for dir in ["controls", "checks", "policies", "criteria"] {
+        pending.push(root.join(dir));
+    }
+    while let Some(path) = pending.pop() {
+        let Ok(meta) = fs_err::symlink_metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() {
+            for entry in fs_err::read_dir(&path)? {
+                pending.push(entry?.path());
+            }
+        } else if meta.is_file() {
+            let content = fs_err::read(&path)?;
+            let relative = path.strip_prefix(root).unwrap_or(&path);
+            files.push((
+                relative.display().to_string(),
+                hex::encode(sha2::Sha256::digest(&content)),
+            ));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Appends a `config.changed` ledger entry when the workspace's configuration files differ
+/// from those the ledger last recorded, so the ledger shows when controls and checks changed.
+fn record_configuration(store: &SqliteStore, workspace: &Workspace) -> anyhow::Result<()> {
+    use attest_store::Store as _;
+    let Some(root) = &workspace.root else {
+        return Ok(());
+    };
+    let files: serde_json::Map<String, serde_json::Value> = configuration_files(root)?
+        .into_iter()
+        .map(|(path, sha256)| (path, serde_json::Value::String(sha256)))
+        .collect();
+    let payload = serde_json::json!({ "files": files });
+    let canonical = attest_store::payload::canonical(&payload);
+    let kind = attest_store::payload::CONFIG_CHANGED;
+    if store
+        .latest_event(kind)?
+        .is_some_and(|(_, last)| last == canonical)
+    {
+        return Ok(());
+    }
+    store
+        .append_event(jiff::Timestamp::now(), kind, &payload)
+        .context("cannot record the configuration in the ledger")?;
+    Ok(())
 }
 
 /// Path of the ledger signing key in a store folder; the public key is beside it (`.pub`).

@@ -234,26 +234,26 @@ pub(crate) fn export(global: &GlobalArgs, command: &ExportCommand) -> anyhow::Re
         .tomorrow()
         .map_or(i64::MAX, attest_report::type2::day_start);
 
-    // The ledger segment: from just after the last checkpoint before the period to the first
-    // checkpoint after it (or the last one).
+    // The ledger segment: every entry timed in the period, widened to signed checkpoints —
+    // from just after the last checkpoint before the first such entry (its anchor) to the
+    // first checkpoint at or after the last one.
     let checkpoints = store.checkpoints()?;
-    let anchor = checkpoints.iter().rev().find(|c| c.time < start).cloned();
-    let closing = checkpoints
-        .iter()
-        .find(|c| c.time >= end)
-        .or(checkpoints.last())
-        .cloned();
+    let (mut first_in, mut last_in, mut last_any) = (None::<u64>, 0_u64, 0_u64);
+    store.visit_ledger(1, &mut |e| {
+        if (start..end).contains(&e.time) {
+            first_in.get_or_insert(e.seq);
+            last_in = e.seq;
+        }
+        last_any = e.seq;
+        ControlFlow::Continue(())
+    })?;
+    let first_in = first_in.unwrap_or(last_any.saturating_add(1));
+    let anchor = checkpoints.iter().rev().find(|c| c.seq < first_in).cloned();
     let first_seq = anchor.as_ref().map_or(1, |c| c.seq.saturating_add(1));
-    let last_seq = if let Some(c) = &closing {
-        c.seq
-    } else {
-        let mut last = 0;
-        store.visit_ledger(1, &mut |e| {
-            last = e.seq;
-            ControlFlow::Continue(())
-        })?;
-        last
-    };
+    let last_seq = checkpoints
+        .iter()
+        .find(|c| c.seq >= last_in.max(first_seq))
+        .map_or(last_any, |c| c.seq);
     let segment_checkpoints: Vec<&Checkpoint> = checkpoints
         .iter()
         .filter(|c| c.seq >= first_seq.saturating_sub(1) && c.seq <= last_seq)

@@ -449,8 +449,9 @@ fn verify_detects_tampered_ledger_rows_evidence_files_and_keys() {
         .success();
     let ok = sandbox.attest(&["verify"]).output().unwrap();
     assert!(ok.status.success(), "{}", stderr(&ok));
+    // Entry 1 records the workspace's configuration, entries 2 and 3 the evidence.
     assert!(
-        stderr(&ok).contains("ledger: 2 entries, 2 checkpoints, signed through entry 2"),
+        stderr(&ok).contains("ledger: 3 entries, 3 checkpoints, signed through entry 3"),
         "{}",
         stderr(&ok)
     );
@@ -463,20 +464,20 @@ fn verify_detects_tampered_ledger_rows_evidence_files_and_keys() {
     // A payload edited in the database.
     let db = rusqlite::Connection::open(sandbox.path().join(".attest/attest.db")).unwrap();
     db.execute(
-        "UPDATE ledger SET payload = replace(payload, 'again', 'other') WHERE seq = 2",
+        "UPDATE ledger SET payload = replace(payload, 'again', 'other') WHERE seq = 3",
         [],
     )
     .unwrap();
     let tampered = sandbox.attest(&["verify"]).output().unwrap();
     assert_eq!(tampered.status.code(), Some(1));
     assert!(
-        stderr(&tampered).contains("entry 2: its hash differs from the one signed at a checkpoint"),
+        stderr(&tampered).contains("entry 3: its hash differs from the one signed at a checkpoint"),
         "{}",
         stderr(&tampered)
     );
 
     db.execute(
-        "UPDATE ledger SET payload = replace(payload, 'other', 'again') WHERE seq = 2",
+        "UPDATE ledger SET payload = replace(payload, 'other', 'again') WHERE seq = 3",
         [],
     )
     .unwrap();

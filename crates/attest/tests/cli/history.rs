@@ -345,7 +345,7 @@ fn the_package_verifies_with_both_verifiers_and_every_tampering_is_caught() {
     assert!(stderr(&ours).contains("package: intact"));
     let (code, out) = python_verify(&package, Some(key));
     assert_eq!(code, 0, "{out}");
-    assert!(out.starts_with("OK: entries 1 to "), "{out}");
+    assert!(out.starts_with("OK: entries "), "{out}");
     // The package holds what the issue asks for.
     let mut zip = zip::ZipArchive::new(fs_err::File::open(&package).unwrap()).unwrap();
     let names: Vec<String> = zip.file_names().map(|n| n.unwrap().into_owned()).collect();
@@ -528,4 +528,53 @@ fn the_package_ledger_segment_starts_at_a_signed_checkpoint() {
     );
     let (code, out) = python_verify(&package, None);
     assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn configuration_changes_are_recorded_in_the_ledger() {
+    let sandbox = Sandbox::with_workspace();
+    let control = manual_control(&sandbox);
+    let file = sandbox.write("review.txt", "signed review");
+    let add = || {
+        sandbox
+            .attest(&[
+                "evidence",
+                "add",
+                file.to_str().unwrap(),
+                "--control",
+                &control,
+            ])
+            .assert()
+            .success();
+    };
+    let changes = || -> i64 {
+        let db = rusqlite::Connection::open(sandbox.path().join(".attest/attest.db")).unwrap();
+        db.query_row(
+            "SELECT COUNT(*) FROM ledger l JOIN ledger_kinds k ON k.id = l.kind_id WHERE k.name = 'config.changed'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    add();
+    assert_eq!(changes(), 1, "the first write records the configuration");
+    add();
+    assert_eq!(
+        changes(),
+        1,
+        "an unchanged configuration is not recorded again"
+    );
+    let config = sandbox.path().join("attest.toml");
+    let text = fs_err::read_to_string(&config).unwrap();
+    fs_err::write(&config, text.replace("Acme Ltd", "Acme Group")).unwrap();
+    add();
+    assert_eq!(changes(), 2, "an edited attest.toml is recorded");
+    assert!(
+        sandbox
+            .attest(&["verify"])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
 }

@@ -305,7 +305,8 @@ fn scans_are_recorded_as_state_intervals_and_feed_readiness() {
     let first = sandbox.attest(&["scan", "--root", root]).output().unwrap();
     assert!(first.status.success());
     let first_text = String::from_utf8(first.stdout).unwrap();
-    assert!(first_text.contains("Recorded as run 1:"), "{first_text}");
+    // Entry 1 of the ledger records the workspace's configuration; the run is entry 2.
+    assert!(first_text.contains("Recorded as run 2:"), "{first_text}");
     let second = sandbox.attest(&["scan", "--root", root]).output().unwrap();
     let results: usize = first_text
         .split(" results")
@@ -319,7 +320,7 @@ fn scans_are_recorded_as_state_intervals_and_feed_readiness() {
     assert!(
         text.contains(&format!(
             "Recorded as run {}: 0 result(s) changed since the last run, {results} unchanged.",
-            results + 2
+            results + 3
         )),
         "{text}"
     );
