@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ATTEST_RUNS=${1:-21}
+ATTEST_RUNS=${1:-31}
 LYNIS_RUNS=${2:-3}
 OSCAP_RUNS=${3:-5}
 OUT=${BENCH_OUT:-target/bench-host}

@@ -26,8 +26,11 @@ def verdict(statuses):
     return "none"
 
 by_check = {}
+messages = {}
 for r in scan["results"]:
     by_check.setdefault(r["check"], set()).add(r["status"])
+    if r["status"] == "fail":
+        messages.setdefault(r["check"], r["message"])
 attest = {c: verdict(s) for c, s in by_check.items()}
 
 oscap = {}
@@ -46,6 +49,8 @@ def why(check, a, o):
         return "the rule's platform does not apply in SSG's view (e.g. package not installed)"
     if a == "error":
         return "Attest reports the fact as unknown (not readable or not live) instead of guessing"
+    if check == "host.system.no_legacy_services" and a == "fail" and o == "pass":
+        return "Attest's check covers every legacy or plain-text network service (%s); this SSG rule covers telnetd only" % messages.get(check, "")
     if check.startswith("host.kernel.") and o == "fail" and a == "pass":
         return "SSG also requires the value to be persisted in sysctl.d; Attest judges the running value on a live root"
     if check.startswith("host.kernel.") and o == "pass" and a == "fail":
