@@ -53,6 +53,13 @@ named_enum! {
     }
 }
 
+impl Control {
+    /// The control's criteria that `keep` accepts (e.g. those in scope), in order.
+    pub fn criteria_where(&self, keep: impl Fn(&str) -> bool) -> Vec<String> {
+        self.criteria.iter().filter(|c| keep(c)).cloned().collect()
+    }
+}
+
 impl ControlKind {
     /// Whether controls of this kind need manual evidence.
     pub fn needs_evidence(self) -> bool {

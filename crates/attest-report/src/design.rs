@@ -40,12 +40,7 @@ impl ControlDesignFields {
             id: control.id.clone(),
             title: control.title.clone(),
             description: control.description.clone(),
-            criteria: control
-                .criteria
-                .iter()
-                .filter(|c| in_scope.contains(c.as_str()))
-                .cloned()
-                .collect(),
+            criteria: control.criteria_where(|c| in_scope.contains(c)),
             owner: control.owner.clone(),
             frequency: control.frequency,
             kind: control.kind,

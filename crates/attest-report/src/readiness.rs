@@ -91,6 +91,31 @@ pub struct ReadinessInput<'a> {
     pub today: Date,
     /// When the assessment is made.
     pub generated_at: Timestamp,
+    /// Every finding.
+    pub findings: &'a [attest_model::Finding],
+}
+
+/// A finding not yet closed, as the readiness report lists it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ActiveFinding {
+    /// The finding.
+    #[serde(flatten)]
+    pub finding: attest_model::Finding,
+    /// Past its due date and not closed.
+    pub overdue: bool,
+}
+
+/// Finding counts.
+#[derive(Debug, Clone, Default, Serialize, JsonSchema, PartialEq, Eq)]
+pub struct FindingCounts {
+    /// Not closed.
+    pub active: usize,
+    /// Not closed and past their due date.
+    pub overdue: usize,
+    /// Fixed, waiting for root cause, corrective action and closure.
+    pub resolved: usize,
+    /// Risk accepted.
+    pub risk_accepted: usize,
 }
 
 /// The readiness report; its JSON is documented in `docs/formats/readiness.md`.
@@ -124,6 +149,8 @@ pub struct ReadinessReport {
     pub remediation: Vec<RemediationItem>,
     /// Controls excluded from scope, with reasons.
     pub excluded: Vec<Exclusion>,
+    /// Findings not yet closed, overdue first, then by severity.
+    pub findings: Vec<ActiveFinding>,
 }
 
 /// Overall figures.
@@ -135,6 +162,8 @@ pub struct Summary {
     pub controls: ControlCounts,
     /// Criterion counts by status.
     pub criteria: CriterionCounts,
+    /// Finding counts.
+    pub findings: FindingCounts,
 }
 
 /// Control counts, as `attest status` shows them.
@@ -358,10 +387,37 @@ pub fn assess(input: ReadinessInput<'_>) -> ReadinessReport {
         .map(|c| c.id.clone())
         .collect();
     let remediation = remediation(&controls, &criteria, ws);
+    let mut findings: Vec<ActiveFinding> = input
+        .findings
+        .iter()
+        .filter(|f| f.status.is_active())
+        .map(|f| ActiveFinding {
+            finding: f.clone(),
+            overdue: f.is_overdue(input.generated_at),
+        })
+        .collect();
+    findings.sort_by(|a, b| {
+        b.overdue
+            .cmp(&a.overdue)
+            .then(b.finding.severity.cmp(&a.finding.severity))
+            .then(a.finding.due_at.cmp(&b.finding.due_at))
+    });
+    let count = |status| {
+        findings
+            .iter()
+            .filter(|f| f.finding.status == status)
+            .count()
+    };
     let summary = Summary {
         readiness_percent: mean(criteria.iter().map(|c| c.readiness_percent)),
         controls: control_counts(controls.iter()),
         criteria: criterion_counts(criteria.iter()),
+        findings: FindingCounts {
+            active: findings.len(),
+            overdue: findings.iter().filter(|f| f.overdue).count(),
+            resolved: count(attest_model::FindingStatus::Resolved),
+            risk_accepted: count(attest_model::FindingStatus::RiskAccepted),
+        },
     };
     ReadinessReport {
         schema_version: READINESS_SCHEMA_VERSION,
@@ -377,6 +433,7 @@ pub fn assess(input: ReadinessInput<'_>) -> ReadinessReport {
         gaps,
         remediation,
         excluded: ws.excluded.clone(),
+        findings,
     }
 }
 
@@ -575,12 +632,7 @@ fn control_readiness(
         frequency: control.frequency,
         kind: control.kind,
         severity: control.severity,
-        criteria: control
-            .criteria
-            .iter()
-            .filter(|c| in_scope.contains(c.as_str()))
-            .cloned()
-            .collect(),
+        criteria: control.criteria_where(|c| in_scope.contains(c)),
         status,
         reason,
         evidence,

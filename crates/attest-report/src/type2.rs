@@ -145,6 +145,35 @@ pub struct ControlEffectiveness {
     pub manual: Option<ManualEffectiveness>,
     /// Populations and samples.
     pub samples: Vec<SampleSet>,
+    /// Findings about the control active during the period, with their trail.
+    pub findings: Vec<FindingTrail>,
+}
+
+/// A finding and its remediation trail, as the Type 2 report shows it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct FindingTrail {
+    /// The finding as it stands.
+    pub finding: attest_model::Finding,
+    /// Whether it was closed after its due date, or is still open past it.
+    pub late: bool,
+    /// Every change, oldest first: `(ledger entry, time, event, by, note)`.
+    pub trail: Vec<TrailStep>,
+}
+
+/// One change of a finding.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct TrailStep {
+    /// Ledger sequence number.
+    pub seq: u64,
+    /// When (RFC 3339).
+    #[schemars(with = "String")]
+    pub at: Timestamp,
+    /// The event: `opened`, `fixed`, `closed`, ...
+    pub event: String,
+    /// Who.
+    pub by: String,
+    /// Note given with it.
+    pub note: Option<String>,
 }
 
 /// The automated part of a control over the period.
@@ -191,6 +220,8 @@ pub struct Exception {
     pub severity: Severity,
     /// Failing checks, as `check on resource`.
     pub results: Vec<String>,
+    /// Ids of the findings about this control that cover the span.
+    pub findings: Vec<i64>,
 }
 
 /// A span without monitoring on a target.
@@ -558,6 +589,7 @@ pub fn type2(input: Type2Input<'_>) -> Result<Type2Report, StoreError> {
             buckets.entry((control, record.target)).or_default();
         }
     }
+    let findings = input.store.findings()?;
     let mut by_control: Vec<Vec<(i64, Vec<Segment>)>> = vec![Vec::new(); controls.len()];
     for ((control, target), segments) in buckets {
         if let Some(list) = by_control.get_mut(control) {
@@ -616,6 +648,18 @@ pub fn type2(input: Type2Input<'_>) -> Result<Type2Report, StoreError> {
         if let Some(manual) = &manual {
             samples.push(context.evidence_sample(manual));
         }
+        let mut automated = automated;
+        let trails = finding_trails(
+            input.store,
+            &findings,
+            &control.id,
+            start,
+            end,
+            input.generated_at,
+        )?;
+        if let Some(a) = automated.as_mut() {
+            link_findings(&mut a.exceptions, &trails, input.generated_at);
+        }
         let tested_automated = automated.as_ref().is_some_and(|a| a.targets > 0);
         let tested_manual = manual.as_ref().is_some_and(|m| !m.evidence.is_empty());
         let tested = match control.kind {
@@ -650,6 +694,7 @@ pub fn type2(input: Type2Input<'_>) -> Result<Type2Report, StoreError> {
             automated,
             manual,
             samples,
+            findings: trails,
         });
     }
 
@@ -712,6 +757,67 @@ fn mark_manual(timeline: &mut [u8], first_day: Date, manual: &ManualEffectivenes
         let a = day_start(lapse.from);
         let b = day_start(lapse.to).saturating_add(86_400);
         mark_days(timeline, start, a, b, b'X');
+    }
+}
+
+/// The findings about `control` active at some time of `start..end`, with their trails.
+fn finding_trails(
+    store: &dyn Store,
+    findings: &[attest_model::Finding],
+    control: &str,
+    start: i64,
+    end: i64,
+    now: Timestamp,
+) -> Result<Vec<FindingTrail>, StoreError> {
+    let mut trails = Vec::new();
+    for finding in findings {
+        if !finding.controls.iter().any(|c| c == control) {
+            continue;
+        }
+        let began = finding.failing_since.min(finding.opened_at).as_second();
+        let ended = finding.closed_at.map_or(i64::MAX, Timestamp::as_second);
+        if began >= end || ended < start {
+            continue;
+        }
+        let trail = store
+            .finding_history(finding.id)?
+            .into_iter()
+            .map(|e| TrailStep {
+                seq: e.seq,
+                at: e.at,
+                event: e.event,
+                by: e.by,
+                note: e.note,
+            })
+            .collect();
+        let late = match finding.closed_at {
+            Some(closed) => closed > finding.due_at,
+            None => finding.is_overdue(now),
+        };
+        trails.push(FindingTrail {
+            finding: finding.clone(),
+            late,
+            trail,
+        });
+    }
+    Ok(trails)
+}
+
+/// Links each exception to the findings whose failure overlaps it.
+fn link_findings(exceptions: &mut [Exception], trails: &[FindingTrail], now: Timestamp) {
+    for exception in exceptions {
+        for trail in trails {
+            let f = &trail.finding;
+            let until = f.fixed_at.or(f.closed_at).unwrap_or(now);
+            // An automated finding lists its failing results with their target.
+            let on_target = f.source == attest_model::FindingSource::Manual
+                || f.resources
+                    .iter()
+                    .any(|r| r.ends_with(&format!(" of {}", exception.target)));
+            if on_target && f.failing_since <= exception.to && until >= exception.from {
+                exception.findings.push(f.id);
+            }
+        }
     }
 }
 
@@ -853,6 +959,7 @@ impl ControlContext<'_> {
                                         self.control.severity
                                     },
                                     results: Vec::new(),
+                                    findings: Vec::new(),
                                 },
                                 failing.into_iter().collect(),
                             ));

@@ -67,6 +67,7 @@ fn workspace() -> Workspace {
         root: None,
         monitoring: attest_model::Monitoring::default(),
         sampling: attest_model::SampleSizes::default(),
+        findings: attest_model::FindingPolicy::default(),
         organisation: "Example | Ltd".into(),
         scope: Scope {
             audit_type: AuditType::Type2,
@@ -160,6 +161,7 @@ const TODAY: Date = date(2026, 6, 1);
 
 fn run(ws: &Workspace, evidence: &[EvidenceRecord], results: &[ResultInterval]) -> ReadinessReport {
     assess(ReadinessInput {
+        findings: &[],
         workspace: ws,
         evidence,
         results,

@@ -524,7 +524,8 @@ pub(crate) fn visit_intervals(
             open,
         });
     }
-    found.sort_unstable_by_key(|i| (i.series, i.first_seen));
+    // Stable: intervals of a series that start in the same second keep their order of creation.
+    found.sort_by_key(|i| (i.series, i.first_seen));
     for interval in found {
         visit(interval);
     }

@@ -21,11 +21,11 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use attest_ledger::{Checkpoint, SigningKey};
-use attest_model::{EvidenceRecord, NewEvidence, ResultInterval};
+use attest_model::{EvidenceRecord, Finding, FindingEvent, NewEvidence, ResultInterval};
 use attest_store::payload::{self, EVIDENCE_ADDED};
 use attest_store::{
-    ImportOutcome, IntervalRecord, RunDelta, RunInfo, RunOutcome, RunResults, SeriesRecord, Store,
-    StoreError, StoredEntry, TargetRecord, is_address, object_address,
+    FindingChange, ImportOutcome, IntervalRecord, RunDelta, RunInfo, RunOutcome, RunResults,
+    SeriesRecord, Store, StoreError, StoredEntry, TargetRecord, is_address, object_address,
 };
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -48,6 +48,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_ledger.sql"),
     include_str!("../migrations/0003_compact_history.sql"),
+    include_str!("../migrations/0004_findings.sql"),
 ];
 
 /// A store in a folder: `attest.db` plus `objects/`.
@@ -423,6 +424,131 @@ impl Store for SqliteStore {
 
     fn checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError> {
         ledger::checkpoints(&self.conn())
+    }
+
+    fn save_finding(
+        &self,
+        finding: &Finding,
+        change: &FindingChange<'_>,
+    ) -> Result<Finding, StoreError> {
+        if change.event.is_empty()
+            || !change
+                .event
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_')
+        {
+            return Err(StoreError::InvalidRun(format!(
+                "`{}` is not a finding event (lowercase letters and `_`)",
+                change.event
+            )));
+        }
+        let json_err = |e: serde_json::Error| StoreError::Database(e.to_string());
+        self.write(|tx, ledger| {
+            let id = if finding.id == 0 {
+                tx.query_row(
+                    "INSERT INTO findings (status, state) VALUES ('open', '{}') RETURNING id",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(db_err)?
+            } else {
+                let known: i64 = tx
+                    .query_row(
+                        "SELECT COUNT(*) FROM findings WHERE id = ?1",
+                        params![finding.id],
+                        |r| r.get(0),
+                    )
+                    .map_err(db_err)?;
+                if known == 0 {
+                    return Err(StoreError::UnknownFinding(finding.id));
+                }
+                finding.id
+            };
+            let mut saved = finding.clone();
+            saved.id = id;
+            let state = payload::canonical(&serde_json::to_value(&saved).map_err(json_err)?);
+            tx.execute(
+                "UPDATE findings SET status = ?2, state = ?3 WHERE id = ?1",
+                params![id, saved.status.as_str(), state],
+            )
+            .map_err(db_err)?;
+            let entry =
+                payload::finding_changed(&saved, change.by, change.note).map_err(json_err)?;
+            let seq = ledger.append(
+                tx,
+                change.at.as_second(),
+                &format!("{}{}", payload::FINDING_PREFIX, change.event),
+                &entry,
+                true,
+            )?;
+            tx.execute(
+                "INSERT INTO finding_events (seq, finding_id) VALUES (?1, ?2)",
+                params![i64::try_from(seq).unwrap_or(i64::MAX), id],
+            )
+            .map_err(db_err)?;
+            Ok(saved)
+        })
+    }
+
+    fn findings(&self) -> Result<Vec<Finding>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached("SELECT id, state FROM findings ORDER BY id")
+            .map_err(db_err)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+            .map_err(db_err)?;
+        let mut findings = Vec::new();
+        for row in rows {
+            let (id, state) = row.map_err(db_err)?;
+            findings.push(serde_json::from_str(&state).map_err(|e| {
+                StoreError::Database(format!("finding {id}: its stored state is unreadable: {e}"))
+            })?);
+        }
+        Ok(findings)
+    }
+
+    fn finding_history(&self, id: i64) -> Result<Vec<FindingEvent>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT l.seq, l.time, k.name, l.payload FROM finding_events e
+                 JOIN ledger l ON l.seq = e.seq JOIN ledger_kinds k ON k.id = l.kind_id
+                 WHERE e.finding_id = ?1 ORDER BY e.seq",
+            )
+            .map_err(db_err)?;
+        let rows = stmt
+            .query_map(params![id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                ))
+            })
+            .map_err(db_err)?;
+        let mut events = Vec::new();
+        for row in rows {
+            let (seq, time, kind, payload) = row.map_err(db_err)?;
+            let fields: payload::FindingPayload =
+                serde_json::from_str(payload.as_deref().unwrap_or_default()).map_err(|e| {
+                    StoreError::Database(format!(
+                        "ledger entry {seq}: unreadable finding payload: {e}"
+                    ))
+                })?;
+            events.push(FindingEvent {
+                seq: u64::try_from(seq).unwrap_or(0),
+                at: Timestamp::from_second(time).unwrap_or_default(),
+                event: kind
+                    .strip_prefix(payload::FINDING_PREFIX)
+                    .unwrap_or(&kind)
+                    .to_owned(),
+                by: fields.by,
+                note: fields.note,
+                state: fields.state,
+            });
+        }
+        Ok(events)
     }
 }
 

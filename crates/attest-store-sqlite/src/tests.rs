@@ -300,7 +300,7 @@ fn reopening_keeps_data_and_does_not_rerun_migrations() {
         .conn()
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     let mode: String = again
         .conn()
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
@@ -322,7 +322,7 @@ fn a_database_from_a_newer_attest_is_refused() {
             err,
             StoreError::TooNew {
                 found: 99,
-                supported: 3
+                supported: 4
             }
         ),
         "{err}"
@@ -449,4 +449,47 @@ fn concurrent_writers_from_many_threads_lose_nothing() {
         .unwrap();
     assert_eq!(runs, 100);
     assert!(report(&store).is_intact());
+}
+
+#[test]
+fn an_edited_or_deleted_finding_differs_from_the_ledger() {
+    let (store, _dir) = populated();
+    let finding = attest_model::Finding {
+        id: 0,
+        title: "ssh failing".into(),
+        controls: vec!["AC-05".into()],
+        criteria: vec![],
+        severity: Severity::High,
+        source: attest_model::FindingSource::Automated,
+        status: attest_model::FindingStatus::Open,
+        failing_since: Timestamp::from_second(1_767_225_600).unwrap(),
+        opened_at: Timestamp::from_second(1_767_225_600).unwrap(),
+        due_at: Timestamp::from_second(1_767_225_600 + 86_400).unwrap(),
+        fixed_at: None,
+        closed_at: None,
+        owner: "lead".into(),
+        root_cause: None,
+        corrective_action: None,
+        closure_evidence: None,
+        risk_reason: None,
+        risk_until: None,
+        resources: vec![],
+    };
+    let change = attest_store::FindingChange {
+        event: "opened",
+        by: "attest",
+        note: None,
+        at: Timestamp::from_second(1_767_300_000).unwrap(),
+    };
+    store.save_finding(&finding, &change).unwrap();
+    assert!(report(&store).is_intact());
+    sql(
+        &store,
+        "UPDATE findings SET state = replace(state, '\"status\":\"open\"', '\"status\":\"closed\"')",
+    );
+    let problems = report(&store).finding_problems;
+    assert!(problems[0].contains("the row was edited"), "{problems:?}");
+    sql(&store, "DELETE FROM finding_events; DELETE FROM findings");
+    let problems = report(&store).finding_problems;
+    assert!(problems[0].contains("the row was deleted"), "{problems:?}");
 }

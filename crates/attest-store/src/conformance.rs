@@ -27,7 +27,9 @@ use jiff::civil::date;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::verify::{HistoryCheck, verify_store};
-use crate::{RunDelta, RunResults, Store, StoreError, ledger_records, object_address};
+use crate::{
+    FindingChange, RunDelta, RunResults, Store, StoreError, ledger_records, object_address,
+};
 
 /// The seed of the signing key conformance stores are made with.
 pub const KEY_SEED: [u8; 32] = [7; 32];
@@ -55,6 +57,7 @@ macro_rules! store_conformance_tests {
             runs_are_counted_and_drawn_by_position,
             intervals_are_visited_by_time,
             the_ledger_replays_to_the_stored_history,
+            findings_are_saved_with_their_trail_in_the_ledger,
         );
         #[test]
         fn imported_deltas_write_what_recorded_runs_write() {
@@ -688,4 +691,98 @@ pub fn imported_deltas_write_what_recorded_runs_write(recorded: &dyn Store, impo
         ledger_records(recorded, 1, GENESIS).unwrap(),
         ledger_records(imported, 1, GENESIS).unwrap()
     );
+}
+
+/// A finding of the conformance cases.
+fn finding() -> attest_model::Finding {
+    attest_model::Finding {
+        id: 0,
+        title: "AC-05 is failing".into(),
+        controls: vec!["AC-05".into()],
+        criteria: vec!["CC6.1".into()],
+        severity: Severity::High,
+        source: attest_model::FindingSource::Automated,
+        status: attest_model::FindingStatus::Open,
+        failing_since: at(0),
+        opened_at: at(60),
+        due_at: at(60 + 30 * 86_400),
+        fixed_at: None,
+        closed_at: None,
+        owner: "Security lead".into(),
+        root_cause: None,
+        corrective_action: None,
+        closure_evidence: None,
+        risk_reason: None,
+        risk_until: None,
+        resources: vec!["c on r of web-1".into()],
+    }
+}
+
+/// Findings get ids, every change is a `finding.*` entry with the whole state, and the trail
+/// reads back in order.
+pub fn findings_are_saved_with_their_trail_in_the_ledger(store: &dyn Store) {
+    let change = |event, by, at_s| FindingChange {
+        event,
+        by,
+        note: None,
+        at: at(at_s),
+    };
+    let opened = store
+        .save_finding(&finding(), &change("opened", "attest", 60))
+        .unwrap();
+    assert_eq!(opened.id, 1);
+    let mut fixed = opened.clone();
+    fixed.status = attest_model::FindingStatus::Resolved;
+    fixed.fixed_at = Some(at(7200));
+    store
+        .save_finding(&fixed, &change("fixed", "attest", 7200))
+        .unwrap();
+    let mut closed = fixed.clone();
+    closed.status = attest_model::FindingStatus::Closed;
+    closed.root_cause = Some("a package reset sshd_config".into());
+    closed.corrective_action = Some("sshd settings moved to a drop-in".into());
+    closed.closed_at = Some(at(9000));
+    store
+        .save_finding(
+            &closed,
+            &FindingChange {
+                event: "closed",
+                by: "zoë",
+                note: Some("reviewed with the CTO"),
+                at: at(9000),
+            },
+        )
+        .unwrap();
+    let second = store
+        .save_finding(&finding(), &change("opened", "attest", 9100))
+        .unwrap();
+    assert_eq!(second.id, 2);
+    assert_eq!(store.findings().unwrap(), vec![closed.clone(), second]);
+    let trail = store.finding_history(1).unwrap();
+    let events: Vec<(&str, &str)> = trail
+        .iter()
+        .map(|e| (e.event.as_str(), e.by.as_str()))
+        .collect();
+    assert_eq!(
+        events,
+        [("opened", "attest"), ("fixed", "attest"), ("closed", "zoë")]
+    );
+    assert_eq!(trail[2].state, closed);
+    assert_eq!(trail[2].note.as_deref(), Some("reviewed with the CTO"));
+    assert_eq!(trail[1].at, at(7200));
+    // Unknown ids and malformed events are refused.
+    let mut ghost = finding();
+    ghost.id = 99;
+    assert!(matches!(
+        store.save_finding(&ghost, &change("updated", "attest", 1)),
+        Err(StoreError::UnknownFinding(99))
+    ));
+    assert!(
+        store
+            .save_finding(&finding(), &change("Opened!", "attest", 1))
+            .is_err()
+    );
+    let report = verify_store(store, &public()).unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    assert_eq!(report.findings_checked, 2);
 }

@@ -19,7 +19,8 @@ use std::ops::ControlFlow;
 
 use attest_ledger::{Checkpoint, Entry, Hash};
 use attest_model::{
-    CheckResult, EvidenceRecord, NewEvidence, ResultInterval, RunRecord, Severity, Status,
+    CheckResult, EvidenceRecord, Finding, FindingEvent, NewEvidence, ResultInterval, RunRecord,
+    Severity, Status,
 };
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
@@ -78,6 +79,9 @@ pub enum StoreError {
     /// A run's results contradict themselves or the history.
     #[error("invalid run: {0}")]
     InvalidRun(String),
+    /// No finding has this id.
+    #[error("there is no finding {0}; list them with `attest findings list`")]
+    UnknownFinding(i64),
     /// An entry kind is not one line of text.
     #[error("{0}")]
     Ledger(#[from] attest_ledger::LedgerError),
@@ -342,6 +346,33 @@ pub trait Store: Send + Sync {
 
     /// Every checkpoint, in order.
     fn checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError>;
+
+    /// Saves `finding` — a new one when its id is 0 — and appends a `finding.<event>` ledger
+    /// entry recording who changed it, why, and its whole new state; returns it with its id.
+    fn save_finding(
+        &self,
+        finding: &Finding,
+        change: &FindingChange<'_>,
+    ) -> Result<Finding, StoreError>;
+
+    /// Every finding, by id.
+    fn findings(&self) -> Result<Vec<Finding>, StoreError>;
+
+    /// The trail of finding `id`: its ledger entries, oldest first.
+    fn finding_history(&self, id: i64) -> Result<Vec<FindingEvent>, StoreError>;
+}
+
+/// Who changed a finding, how and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FindingChange<'a> {
+    /// The event, e.g. `opened`, `fixed`, `closed` (the ledger kind is `finding.<event>`).
+    pub event: &'a str,
+    /// Who: a user, or `attest`.
+    pub by: &'a str,
+    /// Free text given with the change.
+    pub note: Option<&'a str>,
+    /// When.
+    pub at: Timestamp,
 }
 
 /// A ledger entry with its payload, as an auditor's package holds it.

@@ -19,6 +19,36 @@ pub const RESULT_GONE: &str = "result.gone";
 pub const EVIDENCE_ADDED: &str = "evidence.added";
 /// Kind of the entry recording a change of the workspace's configuration.
 pub const CONFIG_CHANGED: &str = "config.changed";
+/// Prefix of the kinds recording a finding's changes (`finding.opened`, `finding.closed`, ...).
+pub const FINDING_PREFIX: &str = "finding.";
+
+/// The fields of a `finding.*` payload.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FindingPayload {
+    /// Finding id.
+    pub finding: i64,
+    /// Who changed it.
+    pub by: String,
+    /// Free text given with the change.
+    pub note: Option<String>,
+    /// The finding after the change.
+    pub state: attest_model::Finding,
+}
+
+/// The canonical `finding.*` payload.
+pub fn finding_changed(
+    finding: &attest_model::Finding,
+    by: &str,
+    note: Option<&str>,
+) -> Result<String, serde_json::Error> {
+    Ok(canonical(&serde_json::json!({
+        "finding": finding.id,
+        "by": by,
+        "note": note,
+        "state": serde_json::to_value(finding)?,
+    })))
+}
 
 /// The fields of a `scan.run` payload (`S` is `String` when read, `&str` when rendered).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

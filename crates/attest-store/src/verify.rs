@@ -11,7 +11,7 @@
 //!    deleted in the database is found.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::ControlFlow;
 
 use attest_ledger::{Broken, PublicKey, Verified, Verifier, payload_hash};
@@ -35,6 +35,10 @@ pub struct StoreReport {
     pub evidence_checked: u64,
     /// Problems with evidence records or files.
     pub evidence_problems: Vec<String>,
+    /// Findings checked against their latest ledger entry.
+    pub findings_checked: u64,
+    /// Findings that differ from what the ledger recorded.
+    pub finding_problems: Vec<String>,
     /// The history compared with the ledger's replay.
     pub history: HistoryCheck,
 }
@@ -44,6 +48,7 @@ impl StoreReport {
     pub fn is_intact(&self) -> bool {
         self.ledger.is_ok()
             && self.evidence_problems.is_empty()
+            && self.finding_problems.is_empty()
             && !matches!(self.history, HistoryCheck::Differs { .. })
     }
 }
@@ -95,6 +100,7 @@ pub fn verify_store(store: &dyn Store, key: &PublicKey) -> Result<StoreReport, S
     let mut verifier = Verifier::whole(key, store.checkpoints()?);
     let mut broken: Option<Broken> = None;
     let mut evidence_payloads: HashMap<i64, (u64, String)> = HashMap::new();
+    let mut finding_states: FindingStates = HashMap::new();
     let targets: HashMap<i64, (String, String)> = store
         .targets()?
         .into_iter()
@@ -133,6 +139,19 @@ pub fn verify_store(store: &dyn Store, key: &PublicKey) -> Result<StoreReport, S
                 (RESULT_CHANGED, _) => entry_item(stored.seq, RESULT_CHANGED, stored.payload),
                 (RESULT_GONE, _) => entry_item(stored.seq, RESULT_GONE, stored.payload),
                 (kind, _) => {
+                    if kind.starts_with(payload::FINDING_PREFIX) {
+                        let state = serde_json::from_str::<payload::FindingPayload>(stored.payload)
+                            .map(|p| (p.finding, p.state))
+                            .map_err(|e| e.to_string());
+                        match state {
+                            Ok((id, state)) => {
+                                finding_states.insert(id, (stored.seq, Ok(state)));
+                            }
+                            Err(e) => {
+                                finding_states.insert(0, (stored.seq, Err(e)));
+                            }
+                        }
+                    }
                     if kind == EVIDENCE_ADDED
                         && let Ok(fields) = serde_json::from_str::<EvidenceId>(stored.payload)
                     {
@@ -167,6 +186,8 @@ pub fn verify_store(store: &dyn Store, key: &PublicKey) -> Result<StoreReport, S
     };
     let (evidence_checked, evidence_problems) =
         check_evidence(store, ledger.is_ok().then_some(&mut evidence_payloads))?;
+    let (findings_checked, finding_problems) =
+        check_findings(store, ledger.is_ok().then_some(finding_states))?;
     let history = if let Err(err) = &ledger {
         HistoryCheck::NotReplayed(format!("the ledger is broken ({err})"))
     } else {
@@ -180,8 +201,52 @@ pub fn verify_store(store: &dyn Store, key: &PublicKey) -> Result<StoreReport, S
         ledger,
         evidence_checked,
         evidence_problems,
+        findings_checked,
+        finding_problems,
         history,
     })
+}
+
+/// Per finding id, its latest ledger entry and the state it recorded (or why it is unreadable).
+type FindingStates = HashMap<i64, (u64, Result<attest_model::Finding, String>)>;
+
+/// Checks every finding against the state its latest ledger entry recorded, when the ledger
+/// was read whole.
+fn check_findings(
+    store: &dyn Store,
+    states: Option<FindingStates>,
+) -> Result<(u64, Vec<String>), StoreError> {
+    let findings = store.findings()?;
+    let Some(mut states) = states else {
+        return Ok((findings.len() as u64, Vec::new()));
+    };
+    let mut problems = Vec::new();
+    if let Some((seq, Err(e))) = states.remove(&0) {
+        problems.push(format!(
+            "ledger entry {seq}: an unreadable finding payload ({e})"
+        ));
+    }
+    for finding in &findings {
+        match states.remove(&finding.id) {
+            None => problems.push(format!(
+                "finding {}: no `finding.*` entry in the ledger records it (the row was inserted)",
+                finding.id
+            )),
+            Some((seq, Ok(state))) if state != *finding => problems.push(format!(
+                "finding {}: it differs from the state ledger entry {seq} recorded (the row was edited)",
+                finding.id
+            )),
+            Some(_) => {}
+        }
+    }
+    let mut orphans: Vec<(u64, i64)> = states.iter().map(|(id, (seq, _))| (*seq, *id)).collect();
+    orphans.sort_unstable();
+    for (seq, id) in orphans {
+        problems.push(format!(
+            "finding {id}: ledger entry {seq} records it, but the store has no such finding (the row was deleted)"
+        ));
+    }
+    Ok((findings.len() as u64, problems))
 }
 
 fn entry_item(seq: u64, kind: &'static str, payload: &str) -> ReplayItem {
@@ -546,12 +611,12 @@ fn older(seq: u64, kind: &str, err: &serde_json::Error) -> String {
     )
 }
 
-type IntervalKey = (String, String, String, String, i64);
+/// A series by its names: (source, target, check, resource).
+type SeriesKey = (String, String, String, String);
 
 fn compare_history(store: &dyn Store, replay: &Replay) -> Result<HistoryCheck, StoreError> {
-    // What the ledger determines, keyed by (source, target, check, resource, first_seen).
-    let mut expected: HashMap<IntervalKey, &ReplayedInterval> =
-        HashMap::with_capacity(replay.sink.intervals.len());
+    // What the ledger determines: each series' intervals in the order they opened.
+    let mut expected: HashMap<SeriesKey, Vec<&ReplayedInterval>> = HashMap::new();
     let target_state: HashMap<(&str, &str), (i64, u64, i64)> = replay
         .fold
         .targets()
@@ -573,16 +638,15 @@ fn compare_history(store: &dyn Store, replay: &Replay) -> Result<HistoryCheck, S
         let Some((source, name)) = replay.sink.targets.get(*target) else {
             continue;
         };
-        expected.insert(
-            (
+        expected
+            .entry((
                 source.clone(),
                 name.clone(),
                 check.clone(),
                 resource.clone(),
-                interval.first_seen,
-            ),
-            interval,
-        );
+            ))
+            .or_default()
+            .push(interval);
     }
     let targets: HashMap<i64, (String, String)> = store
         .targets()?
@@ -594,107 +658,91 @@ fn compare_history(store: &dyn Store, replay: &Replay) -> Result<HistoryCheck, S
         .into_iter()
         .map(|s| (s.id, (s.target, s.check, s.resource)))
         .collect();
+    // What the store holds, the same way (intervals come by series, then time, in order).
+    let mut stored: HashMap<SeriesKey, Vec<crate::IntervalRecord>> = HashMap::new();
     let mut differences = Vec::new();
     let mut count: u64 = 0;
     let mut compared: u64 = 0;
-    let mut note = |text: String| {
+    let mut note = |text: String, differences: &mut Vec<String>| {
         count = count.saturating_add(1);
         if differences.len() < LISTED_DIFFERENCES {
             differences.push(text);
         }
     };
-    store.visit_intervals(Timestamp::MIN, Timestamp::MAX, &mut |stored| {
+    store.visit_intervals(Timestamp::MIN, Timestamp::MAX, &mut |interval| {
         compared = compared.saturating_add(1);
-        let Some((target_id, check, resource)) = series.get(&stored.series) else {
-            note(format!(
-                "an interval belongs to series {} that the store does not list",
-                stored.series
-            ));
-            return;
-        };
-        let Some((source, name)) = targets.get(target_id) else {
-            note(format!(
-                "series {} belongs to target {target_id} that the store does not list",
-                stored.series
-            ));
-            return;
-        };
-        let first_seen = stored.first_seen.as_second();
-        let key = (
-            source.clone(),
-            name.clone(),
-            check.clone(),
-            resource.clone(),
-            first_seen,
-        );
-        let label = format!(
-            "`{check}` on `{resource}` of `{name}` from {}",
-            stored.first_seen
-        );
-        let Some(want) = expected.remove(&key) else {
-            note(format!(
-                "{label}: the store holds an interval the ledger does not record"
-            ));
-            return;
-        };
-        let end = want.end.unwrap_or_else(|| {
-            let (last_seen, runs, last_run) = target_state
-                .get(&(source.as_str(), name.as_str()))
-                .copied()
-                .unwrap_or_default();
-            IntervalEnd {
-                last_seen,
-                observations: runs.saturating_sub(want.first_run_no).saturating_add(1),
-                last_run,
-            }
-        });
-        let mut wrong = Vec::new();
-        if stored.status != want.status {
-            wrong.push(format!(
-                "status `{}`, the ledger says `{}`",
-                stored.status, want.status
-            ));
-        }
-        if stored.severity != want.severity {
-            wrong.push(format!(
-                "severity `{}`, the ledger says `{}`",
-                stored.severity, want.severity
-            ));
-        }
-        if stored.message != want.message {
-            wrong.push("a message other than the ledger's".to_owned());
-        }
-        if stored.last_seen.as_second() != end.last_seen {
-            wrong.push(format!(
-                "last seen at {}, the ledger says {}",
-                stored.last_seen,
-                Timestamp::from_second(end.last_seen).unwrap_or_default()
-            ));
-        }
-        if stored.observations != end.observations {
-            wrong.push(format!(
-                "{} observations, the ledger says {}",
-                stored.observations, end.observations
-            ));
-        }
-        if stored.open != want.end.is_none() {
-            wrong.push(if stored.open {
-                "still open, the ledger says it ended".to_owned()
-            } else {
-                "ended, the ledger says it is still open".to_owned()
+        let key = series
+            .get(&interval.series)
+            .and_then(|(target, check, resource)| {
+                targets.get(target).map(|(source, name)| {
+                    (
+                        source.clone(),
+                        name.clone(),
+                        check.clone(),
+                        resource.clone(),
+                    )
+                })
             });
-        }
-        if !wrong.is_empty() {
-            note(format!("{label}: {}", wrong.join("; ")));
+        match key {
+            Some(key) => stored.entry(key).or_default().push(interval),
+            None => note(
+                format!(
+                    "an interval belongs to series {} that the store does not list",
+                    interval.series
+                ),
+                &mut differences,
+            ),
         }
     })?;
-    let mut missing: Vec<&IntervalKey> = expected.keys().collect();
-    missing.sort();
-    for (_, name, check, resource, first_seen) in missing {
-        note(format!(
-            "`{check}` on `{resource}` of `{name}` from {}: the ledger records an interval the store does not hold",
-            Timestamp::from_second(*first_seen).unwrap_or_default()
-        ));
+    let mut keys: Vec<&SeriesKey> = expected.keys().chain(stored.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    for key in keys {
+        let (source, name, check, resource) = key;
+        // Align by first observation, and by order among intervals starting the same second.
+        let want: BTreeMap<(i64, usize), &&ReplayedInterval> = by_start(
+            expected.get(key).map(Vec::as_slice).unwrap_or_default(),
+            |i: &&ReplayedInterval| i.first_seen,
+        );
+        let have: BTreeMap<(i64, usize), &crate::IntervalRecord> = by_start(
+            stored.get(key).map(Vec::as_slice).unwrap_or_default(),
+            |i: &crate::IntervalRecord| i.first_seen.as_second(),
+        );
+        let mut starts: Vec<&(i64, usize)> = want.keys().chain(have.keys()).collect();
+        starts.sort();
+        starts.dedup();
+        for start in starts {
+            let first = Timestamp::from_second(start.0).unwrap_or_default();
+            match (want.get(start), have.get(start)) {
+                (Some(want), Some(have)) => {
+                    let state = target_state
+                        .get(&(source.as_str(), name.as_str()))
+                        .copied()
+                        .unwrap_or_default();
+                    if let Some(problems) = interval_differences(want, have, state) {
+                        note(
+                            format!(
+                                "`{check}` on `{resource}` of `{name}` from {first}: {problems}"
+                            ),
+                            &mut differences,
+                        );
+                    }
+                }
+                (Some(_), None) => note(
+                    format!(
+                        "`{check}` on `{resource}` of `{name}` from {first}: the ledger records an interval the store does not hold"
+                    ),
+                    &mut differences,
+                ),
+                (None, Some(_)) => note(
+                    format!(
+                        "`{check}` on `{resource}` of `{name}` from {first}: the store holds an interval the ledger does not record"
+                    ),
+                    &mut differences,
+                ),
+                (None, None) => {}
+            }
+        }
     }
     Ok(if count == 0 {
         HistoryCheck::Matches {
@@ -704,4 +752,77 @@ fn compare_history(store: &dyn Store, replay: &Replay) -> Result<HistoryCheck, S
     } else {
         HistoryCheck::Differs { differences, count }
     })
+}
+
+/// Intervals keyed by (first observation, order among those starting the same second).
+fn by_start<T>(items: &[T], start: impl Fn(&T) -> i64) -> BTreeMap<(i64, usize), &T> {
+    let mut keyed = BTreeMap::new();
+    let mut previous: Option<(i64, usize)> = None;
+    for item in items {
+        let at = start(item);
+        let n = match previous {
+            Some((p, n)) if p == at => n.saturating_add(1),
+            _ => 0,
+        };
+        previous = Some((at, n));
+        keyed.insert((at, n), item);
+    }
+    keyed
+}
+
+/// How a stored interval differs from the one the ledger determines, if it does.
+fn interval_differences(
+    want: &ReplayedInterval,
+    have: &crate::IntervalRecord,
+    (last_seen, runs, last_run): (i64, u64, i64),
+) -> Option<String> {
+    let end = want.end.unwrap_or(IntervalEnd {
+        last_seen,
+        observations: runs.saturating_sub(want.first_run_no).saturating_add(1),
+        last_run,
+    });
+    let mut wrong = Vec::new();
+    if have.first_seen.as_second() != want.first_seen {
+        wrong.push(format!(
+            "first seen at {}, the ledger says {}",
+            have.first_seen,
+            Timestamp::from_second(want.first_seen).unwrap_or_default()
+        ));
+    }
+    if have.status != want.status {
+        wrong.push(format!(
+            "status `{}`, the ledger says `{}`",
+            have.status, want.status
+        ));
+    }
+    if have.severity != want.severity {
+        wrong.push(format!(
+            "severity `{}`, the ledger says `{}`",
+            have.severity, want.severity
+        ));
+    }
+    if have.message != want.message {
+        wrong.push("a message other than the ledger's".to_owned());
+    }
+    if have.last_seen.as_second() != end.last_seen {
+        wrong.push(format!(
+            "last seen at {}, the ledger says {}",
+            have.last_seen,
+            Timestamp::from_second(end.last_seen).unwrap_or_default()
+        ));
+    }
+    if have.observations != end.observations {
+        wrong.push(format!(
+            "{} observations, the ledger says {}",
+            have.observations, end.observations
+        ));
+    }
+    if have.open != want.end.is_none() {
+        wrong.push(if have.open {
+            "still open, the ledger says it ended".to_owned()
+        } else {
+            "ended, the ledger says it is still open".to_owned()
+        });
+    }
+    (!wrong.is_empty()).then(|| wrong.join("; "))
 }

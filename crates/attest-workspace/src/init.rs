@@ -74,6 +74,12 @@ exclude = [
 interval = "1h"
 max_gap = "90m"
 
+# A control failing longer than its grace period opens a finding; a finding must be closed
+# (root cause and corrective action recorded) within its SLA.
+[findings]
+grace = {{ critical = "0h", high = "0h", medium = "24h", low = "24h", info = "24h" }}
+sla = {{ critical = "7d", high = "30d", medium = "90d", low = "180d", info = "180d" }}
+
 # Type 2 sample sizes by control frequency (the common minimums; raise them if your auditor
 # asks). Continuous controls: one run per target, at most this many targets.
 [sampling]

@@ -84,6 +84,8 @@ pub struct Workspace {
     pub monitoring: attest_model::Monitoring,
     /// Type 2 sample sizes by control frequency.
     pub sampling: attest_model::SampleSizes,
+    /// When failing controls open findings, and their SLAs.
+    pub findings: attest_model::FindingPolicy,
 }
 
 impl Workspace {

@@ -35,6 +35,42 @@ pub struct RawConfig {
     /// Type 2 sample sizes by control frequency.
     #[serde(default)]
     pub sampling: RawSampling,
+    /// When failing controls open findings, and how soon findings must be closed.
+    #[serde(default)]
+    pub findings: RawFindings,
+}
+
+/// When failing controls open findings, and how soon findings must be closed.
+#[derive(Debug, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawFindings {
+    /// How long a control may fail before a finding opens, by severity (default: critical
+    /// and high at once, "0h"; the others "24h").
+    pub grace: Option<RawBySeverity>,
+    /// How long a finding may stay unclosed, by severity (default: critical "7d", high "30d",
+    /// medium "90d", low and info "180d").
+    pub sla: Option<RawBySeverity>,
+}
+
+/// A duration for each severity, e.g. `{ critical = "0h", high = "4h" }`.
+#[derive(Debug, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawBySeverity {
+    /// Critical.
+    #[schemars(with = "Option<String>")]
+    pub critical: Option<Spanned<String>>,
+    /// High.
+    #[schemars(with = "Option<String>")]
+    pub high: Option<Spanned<String>>,
+    /// Medium.
+    #[schemars(with = "Option<String>")]
+    pub medium: Option<Spanned<String>>,
+    /// Low.
+    #[schemars(with = "Option<String>")]
+    pub low: Option<Spanned<String>>,
+    /// Info.
+    #[schemars(with = "Option<String>")]
+    pub info: Option<Spanned<String>>,
 }
 
 /// How continuously sources are monitored.

@@ -12,9 +12,10 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::raw::{
-    RawCheck, RawCheckFile, RawConfig, RawControl, RawControlFile, RawControlsConfig,
-    RawCriteriaFile, RawCriterion, RawDate, RawEvidence, RawExclusion, RawFamily, RawMonitoring,
-    RawOrganisation, RawPeriod, RawSampling, RawScope, RawSource,
+    RawBySeverity, RawCheck, RawCheckFile, RawConfig, RawControl, RawControlFile,
+    RawControlsConfig, RawCriteriaFile, RawCriterion, RawDate, RawEvidence, RawExclusion,
+    RawFamily, RawFindings, RawMonitoring, RawOrganisation, RawPeriod, RawSampling, RawScope,
+    RawSource,
 };
 use crate::validate::suggest_field;
 
@@ -428,6 +429,28 @@ impl FromTable for RawConfig {
             controls: t.optional("controls", r).unwrap_or_default(),
             monitoring: t.optional("monitoring", r).unwrap_or_default(),
             sampling: t.optional("sampling", r).unwrap_or_default(),
+            findings: t.optional("findings", r).unwrap_or_default(),
+        }
+    }
+}
+
+impl FromTable for RawFindings {
+    fn from_table(t: &mut Table<'_, '_>, r: &mut Reader<'_>) -> Self {
+        RawFindings {
+            grace: t.optional("grace", r),
+            sla: t.optional("sla", r),
+        }
+    }
+}
+
+impl FromTable for RawBySeverity {
+    fn from_table(t: &mut Table<'_, '_>, r: &mut Reader<'_>) -> Self {
+        RawBySeverity {
+            critical: t.optional("critical", r),
+            high: t.optional("high", r),
+            medium: t.optional("medium", r),
+            low: t.optional("low", r),
+            info: t.optional("info", r),
         }
     }
 }

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use attest_diagnostics::{Code, Diagnostic, Location, SourceFile};
 use attest_model::{
     AuditType, Category, CheckMeta, Control, ControlKind, Criterion, EvidenceRequirement, Family,
-    Frequency, Monitoring, Period, SampleSizes, Scope, Severity, UnknownVariant,
+    FindingPolicy, Frequency, Monitoring, Period, SampleSizes, Scope, Severity, UnknownVariant,
 };
 use jiff::civil::Date;
 use jiff::{SignedDuration, Span, SpanRelativeTo};
@@ -15,7 +15,7 @@ use toml::Spanned;
 
 use crate::raw::{
     RawCheckFile, RawConfig, RawControl, RawControlFile, RawCriteriaFile, RawDate, RawFamily,
-    RawMonitoring, RawSampling,
+    RawFindings, RawMonitoring, RawSampling,
 };
 use crate::{Exclusion, SOURCE_KINDS, SourceConfig};
 
@@ -27,6 +27,7 @@ pub(crate) struct ValidatedConfig {
     pub(crate) excluded: Vec<Exclusion>,
     pub(crate) monitoring: Monitoring,
     pub(crate) sampling: SampleSizes,
+    pub(crate) findings: FindingPolicy,
 }
 
 /// Without `attest.toml`: no organisation, the default scope, the live host as source.
@@ -42,6 +43,7 @@ impl Default for ValidatedConfig {
             excluded: Vec::new(),
             monitoring: Monitoring::default(),
             sampling: SampleSizes::default(),
+            findings: FindingPolicy::default(),
         }
     }
 }
@@ -640,6 +642,18 @@ fn duration_value(
     field: &str,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<SignedDuration> {
+    duration_at_least(file, value, field, false, diagnostics)
+}
+
+/// A duration such as `1h`, `90m`, `1d 12h` (days are 24 hours), positive, or zero too when
+/// `zero` is allowed.
+fn duration_at_least(
+    file: &SourceFile,
+    value: &Spanned<String>,
+    field: &str,
+    zero: bool,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<SignedDuration> {
     let parsed = value
         .get_ref()
         .trim()
@@ -647,7 +661,7 @@ fn duration_value(
         .ok()
         .and_then(|span| span.to_duration(SpanRelativeTo::days_are_24_hours()).ok());
     match parsed {
-        Some(duration) if duration.is_positive() => Some(duration),
+        Some(duration) if duration.is_positive() || (zero && duration.is_zero()) => Some(duration),
         _ => {
             diagnostics.push(
                 Diagnostic::error(
@@ -655,12 +669,53 @@ fn duration_value(
                     format!("invalid duration for `{field}`: `{}`", value.get_ref()),
                 )
                 .at(file, value.span())
-                .with_label("not a positive duration")
+                .with_label(if zero {
+                    "not a duration"
+                } else {
+                    "not a positive duration"
+                })
                 .with_help("write a duration such as \"1h\", \"90m\" or \"1d 12h\""),
             );
             None
         }
     }
+}
+
+fn finding_policy(
+    file: &SourceFile,
+    raw: &RawFindings,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> FindingPolicy {
+    let mut policy = FindingPolicy::default();
+    for (table, values, zero) in [("grace", &raw.grace, true), ("sla", &raw.sla, false)] {
+        let Some(values) = values else { continue };
+        let target = if table == "grace" {
+            &mut policy.grace
+        } else {
+            &mut policy.sla
+        };
+        // Info, low, medium, high, critical: the order of FindingPolicy's arrays.
+        for (index, (name, value)) in [
+            ("info", &values.info),
+            ("low", &values.low),
+            ("medium", &values.medium),
+            ("high", &values.high),
+            ("critical", &values.critical),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let Some(value) = value else { continue };
+            let field = format!("findings.{table}.{name}");
+            if let (Some(duration), Some(slot)) = (
+                duration_at_least(file, value, &field, zero, diagnostics),
+                target.get_mut(index),
+            ) {
+                *slot = duration;
+            }
+        }
+    }
+    policy
 }
 
 fn monitoring(
@@ -845,9 +900,11 @@ pub(crate) fn config(
 
     let monitoring = monitoring(file, &raw.monitoring, diagnostics);
     let sampling = sampling(file, &raw.sampling, diagnostics);
+    let findings = finding_policy(file, &raw.findings, diagnostics);
     ValidatedConfig {
         monitoring,
         sampling,
+        findings,
         organisation: raw
             .organisation
             .and_then(|o| o.name)

@@ -92,6 +92,9 @@ pub(crate) enum Command {
     /// Reports: readiness, Type 1 (design on a date), Type 2 (operating effectiveness over a period)
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Findings: non-conformities and their corrective actions
+    #[command(subcommand)]
+    Findings(FindingsCommand),
     /// Export the auditor package: reports, control matrix, evidence, ledger, verifier
     #[command(subcommand)]
     Export(ExportCommand),
@@ -504,4 +507,135 @@ pub(crate) struct CompletionsArgs {
 
 fn parse_category(text: &str) -> Result<Category, String> {
     text.parse::<Category>().map_err(|e| e.to_string())
+}
+
+/// Statuses a person may set with `findings update`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum WorkStatus {
+    /// Not worked on yet.
+    Open,
+    /// Being worked on.
+    InProgress,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum FindingsCommand {
+    /// List findings (active ones unless --all); overdue ones stand out
+    List {
+        /// Closed ones too
+        #[arg(long)]
+        all: bool,
+        /// Only findings of this control
+        #[arg(long)]
+        control: Option<String>,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+    /// Show one finding with its trail
+    Show {
+        /// Finding id
+        id: i64,
+        /// Output format (table or json)
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+    /// Open a finding by hand: an auditor's exception, an incident
+    Open(FindingOpenArgs),
+    /// Change a finding's status, owner, due date or severity, or add a note
+    Update(FindingUpdateArgs),
+    /// Close a finding, recording its root cause and corrective action
+    Close(FindingCloseArgs),
+    /// Accept the risk of a finding, with the reason
+    AcceptRisk(FindingRiskArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FindingOpenArgs {
+    /// What is wrong, in a line
+    #[arg(long)]
+    pub(crate) title: String,
+    /// Control(s) not operating, e.g. AC-02 (repeat for several)
+    #[arg(long = "control", required = true)]
+    pub(crate) controls: Vec<String>,
+    /// Severity (default: the highest of the controls')
+    #[arg(long, value_parser = parse_severity)]
+    pub(crate) severity: Option<attest_model::Severity>,
+    /// Who is accountable (default: the first control's owner)
+    #[arg(long)]
+    pub(crate) owner: Option<String>,
+    /// Due date (default: from the severity's SLA)
+    #[arg(long, value_name = "DATE")]
+    pub(crate) due: Option<Date>,
+    /// Free text: where it came from, what was seen
+    #[arg(long)]
+    pub(crate) note: Option<String>,
+    /// Who opens it (default: $ATTEST_USER, else $USER)
+    #[arg(long)]
+    pub(crate) by: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FindingUpdateArgs {
+    /// Finding id
+    pub(crate) id: i64,
+    /// New status
+    #[arg(long, value_enum)]
+    pub(crate) status: Option<WorkStatus>,
+    /// New owner
+    #[arg(long)]
+    pub(crate) owner: Option<String>,
+    /// New due date
+    #[arg(long, value_name = "DATE")]
+    pub(crate) due: Option<Date>,
+    /// New severity
+    #[arg(long, value_parser = parse_severity)]
+    pub(crate) severity: Option<attest_model::Severity>,
+    /// A note for the trail
+    #[arg(long)]
+    pub(crate) note: Option<String>,
+    /// Who changes it (default: $ATTEST_USER, else $USER)
+    #[arg(long)]
+    pub(crate) by: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FindingCloseArgs {
+    /// Finding id
+    pub(crate) id: i64,
+    /// Why it happened
+    #[arg(long)]
+    pub(crate) root_cause: String,
+    /// What was done so that it does not happen again
+    #[arg(long)]
+    pub(crate) corrective_action: String,
+    /// A file that shows the corrective action (stored by its SHA-256)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) evidence: Option<PathBuf>,
+    /// A note for the trail
+    #[arg(long)]
+    pub(crate) note: Option<String>,
+    /// Who closes it (default: $ATTEST_USER, else $USER)
+    #[arg(long)]
+    pub(crate) by: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FindingRiskArgs {
+    /// Finding id
+    pub(crate) id: i64,
+    /// Why the risk is accepted
+    #[arg(long)]
+    pub(crate) reason: String,
+    /// Last day the acceptance holds
+    #[arg(long, value_name = "DATE")]
+    pub(crate) until: Option<Date>,
+    /// Who accepts it (default: $ATTEST_USER, else $USER)
+    #[arg(long)]
+    pub(crate) by: Option<String>,
+}
+
+fn parse_severity(text: &str) -> Result<attest_model::Severity, String> {
+    text.parse()
+        .map_err(|e: attest_model::UnknownVariant| e.to_string())
 }

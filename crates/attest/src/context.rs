@@ -231,3 +231,60 @@ pub(crate) fn signing_key(store_dir: &Path) -> anyhow::Result<SigningKey> {
 pub(crate) fn today() -> Date {
     Zoned::now().date()
 }
+
+/// Who is acting: `given`, else `$ATTEST_USER`, else `$USER`, else `unknown`.
+pub(crate) fn user(given: Option<&String>) -> String {
+    given
+        .cloned()
+        .or_else(|| std::env::var("ATTEST_USER").ok())
+        .or_else(|| std::env::var("USER").ok())
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The current failing results of the checks of `controls`, as `check on resource of target`.
+pub(crate) fn failing_results(
+    store: &dyn attest_store::Store,
+    workspace: &Workspace,
+    controls: &[String],
+) -> anyhow::Result<Vec<String>> {
+    let checks: Vec<&String> = controls
+        .iter()
+        .filter_map(|id| workspace.control(id))
+        .flat_map(|c| c.checks.iter())
+        .collect();
+    Ok(store
+        .current_results()?
+        .into_iter()
+        .filter(|r| r.status == attest_model::Status::Fail && checks.contains(&&r.check))
+        .map(|r| format!("{} on {} of {}", r.check, r.resource, r.target))
+        .collect())
+}
+
+/// Applies the findings lifecycle to the store's current results at `now`: opens findings
+/// for controls failing past their grace period, records fixes and recurrences. Returns the
+/// findings changed, with their event.
+pub(crate) fn update_findings(
+    store: &dyn attest_store::Store,
+    workspace: &Workspace,
+    now: jiff::Timestamp,
+) -> anyhow::Result<Vec<(attest_model::Finding, &'static str)>> {
+    let current = store.current_results()?;
+    let findings = store.findings()?;
+    let mut changed = Vec::new();
+    for action in attest_findings::plan(workspace, &workspace.findings, &current, &findings, now) {
+        let saved = store
+            .save_finding(
+                &action.finding,
+                &attest_store::FindingChange {
+                    event: action.event,
+                    by: "attest",
+                    note: None,
+                    at: now,
+                },
+            )
+            .context("cannot record a finding")?;
+        changed.push((saved, action.event));
+    }
+    Ok(changed)
+}

@@ -136,13 +136,7 @@ fn add(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .context("the evidence path has no file name")?;
-    let added_by = args
-        .by
-        .clone()
-        .or_else(|| std::env::var("ATTEST_USER").ok())
-        .or_else(|| std::env::var("USER").ok())
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| "unknown".to_owned());
+    let added_by = crate::context::user(args.by.as_ref());
 
     let store = open_store(global, workspace)?;
     let sha256 = store.put_object(&content)?;

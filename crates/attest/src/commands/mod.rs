@@ -6,6 +6,7 @@ mod checks;
 mod collect;
 mod controls;
 mod evidence;
+mod findings;
 mod init;
 mod package;
 mod report;
@@ -36,6 +37,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Assess(args) => assess::run(global, &args),
         Command::Verify(args) => verify::run(global, &args),
         Command::Report(command) => report::run(global, &command),
+        Command::Findings(command) => findings::run(global, &command),
         Command::Export(command) => package::export(global, &command),
         Command::Simulate(command) => simulate::run(global, &command),
         Command::Completions(args) => completions(&args),

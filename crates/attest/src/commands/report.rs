@@ -21,7 +21,9 @@ pub(crate) fn assess(
     let store = open_store(global, workspace)?;
     let evidence = store.list_evidence(None)?;
     let results = store.current_results()?;
+    let findings = store.findings()?;
     Ok(attest_report::assess(ReadinessInput {
+        findings: &findings,
         workspace,
         evidence: &evidence,
         results: &results,

@@ -22,6 +22,8 @@ use crate::printer;
 pub(crate) struct Scan {
     pub(crate) report: ScanReport,
     pub(crate) outcome: RunOutcome,
+    /// Findings the run opened, fixed, updated or made recur.
+    pub(crate) findings: Vec<(attest_model::Finding, &'static str)>,
     pub(crate) collect_ms: f64,
     pub(crate) evaluate_ms: f64,
 }
@@ -89,9 +91,11 @@ pub(crate) fn scan_host(
         &results,
         &mapping,
     );
+    let findings = crate::context::update_findings(&store, &workspace, observed_at)?;
     let scan = Scan {
         report,
         outcome,
+        findings,
         collect_ms,
         evaluate_ms,
     };
@@ -196,8 +200,28 @@ fn table(scan: &Scan, workspace: &Workspace, all: bool) -> String {
     out
 }
 
+/// One line per finding a run changed.
+pub(crate) fn finding_lines(changed: &[(attest_model::Finding, &'static str)]) -> Vec<String> {
+    changed
+        .iter()
+        .map(|(f, event)| {
+            format!(
+                "Finding {} {event}: {} ({}, {}, due {})",
+                f.id,
+                f.title,
+                f.severity,
+                f.status,
+                f.due_at.strftime("%Y-%m-%d")
+            )
+        })
+        .collect()
+}
+
 pub(crate) fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<ExitStatus> {
     let (workspace, engine, scan) = scan_host(global, &args.root.path)?;
+    for line in finding_lines(&scan.findings) {
+        printer::note(&line);
+    }
     match args.format {
         ScanFormat::Table => printer::print_text(&table(&scan, &workspace, args.all))?,
         ScanFormat::Json => printer::print_json(&scan.report)?,

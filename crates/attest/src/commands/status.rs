@@ -79,6 +79,43 @@ pub(crate) fn print_status(report: &attest_report::ReadinessReport) -> anyhow::R
     let _ = writeln!(out, "    failing          {:>4}", c.failing);
     let _ = writeln!(out, "    missing evidence {:>4}", c.missing_evidence);
     let _ = writeln!(out, "    not evaluated    {:>4}", c.not_evaluated);
+    let f = &report.summary.findings;
+    if f.active > 0 {
+        let _ = writeln!(
+            out,
+            "\n  Findings not closed {:>3}{}{}{}",
+            f.active,
+            if f.overdue > 0 {
+                format!("  ({} OVERDUE)", f.overdue)
+            } else {
+                String::new()
+            },
+            if f.resolved > 0 {
+                format!("  ({} fixed, awaiting closure)", f.resolved)
+            } else {
+                String::new()
+            },
+            if f.risk_accepted > 0 {
+                format!("  ({} risk accepted)", f.risk_accepted)
+            } else {
+                String::new()
+            },
+        );
+        for active in report.findings.iter().take(5) {
+            let finding = &active.finding;
+            let _ = writeln!(
+                out,
+                "    #{} {} [{}, {}, due {}{}]",
+                finding.id,
+                finding.title,
+                finding.status,
+                finding.severity,
+                finding.due_at.strftime("%Y-%m-%d"),
+                if active.overdue { ", OVERDUE" } else { "" }
+            );
+        }
+        let _ = writeln!(out, "    All of them: attest findings list");
+    }
     if !report.remediation.is_empty() {
         let _ = writeln!(out, "\n  Next steps (most impact first):");
         for item in report.remediation.iter().take(5) {

@@ -11,6 +11,7 @@
 
 mod catalog;
 mod evidence;
+mod findings;
 mod history;
 mod report;
 mod scan;

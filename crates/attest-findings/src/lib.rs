@@ -1,0 +1,152 @@
+//! The findings lifecycle: what the latest results mean for findings.
+//!
+//! Rules (`docs/formats/findings.md`):
+//! - a control in scope that has failing results (status `fail`) opens an *automated* finding
+//!   once it has failed for its grace period (by the highest severity failing: at once for
+//!   critical and high, after 24 hours for the rest, by default); the finding is due after the
+//!   severity's SLA;
+//! - a control never has two active automated findings: while one is active, new failures
+//!   only update its list of failing results;
+//! - when the control's results pass again, the finding records `fixed_at` and becomes
+//!   `resolved` (a risk-accepted one keeps its status), but it stays until someone records the
+//!   root cause and the corrective action and closes it;
+//! - a resolved finding whose control fails again recurs: it is open again;
+//! - a closed finding is history: a later failure opens a new one.
+//!
+//! Pure: no store, no clock. The caller saves each [`Action`] (each is a ledger entry).
+
+use std::collections::BTreeSet;
+
+use attest_model::{
+    Finding, FindingPolicy, FindingSource, FindingStatus, ResultInterval, Severity, Status,
+};
+use attest_workspace::Workspace;
+use jiff::Timestamp;
+
+/// A change to make to the findings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Action {
+    /// The finding after the change (id 0: a new finding).
+    pub finding: Finding,
+    /// The event: `opened`, `updated`, `fixed` or `recurred`.
+    pub event: &'static str,
+}
+
+/// What the latest results mean for the findings, at `now`.
+pub fn plan(
+    workspace: &Workspace,
+    policy: &FindingPolicy,
+    current: &[ResultInterval],
+    findings: &[Finding],
+    now: Timestamp,
+) -> Vec<Action> {
+    let mut actions = Vec::new();
+    let in_scope: BTreeSet<&str> = workspace
+        .criteria_in_scope()
+        .map(|c| c.id.as_str())
+        .collect();
+    for control in workspace.controls_in_scope() {
+        if !control.kind.uses_checks() || control.checks.is_empty() {
+            continue;
+        }
+        let failing: Vec<&ResultInterval> = current
+            .iter()
+            .filter(|r| r.status == Status::Fail && control.checks.contains(&r.check))
+            .collect();
+        let active = findings.iter().find(|f| {
+            f.source == FindingSource::Automated
+                && f.status.is_active()
+                && f.controls.len() == 1
+                && f.controls.first() == Some(&control.id)
+        });
+        if failing.is_empty() {
+            if let Some(finding) = active
+                && finding.fixed_at.is_none()
+            {
+                let mut fixed = finding.clone();
+                fixed.fixed_at = Some(now);
+                if fixed.status != FindingStatus::RiskAccepted {
+                    fixed.status = FindingStatus::Resolved;
+                }
+                actions.push(Action {
+                    finding: fixed,
+                    event: "fixed",
+                });
+            }
+            continue;
+        }
+        let mut resources: Vec<String> = failing
+            .iter()
+            .map(|r| format!("{} on {} of {}", r.check, r.resource, r.target))
+            .collect();
+        resources.sort();
+        resources.dedup();
+        let severity = failing
+            .iter()
+            .map(|r| r.severity)
+            .max()
+            .unwrap_or(Severity::Medium);
+        let since = failing.iter().map(|r| r.first_seen).min().unwrap_or(now);
+        match active {
+            Some(finding) if finding.fixed_at.is_some() => {
+                let mut recurred = finding.clone();
+                recurred.fixed_at = None;
+                if recurred.status == FindingStatus::Resolved {
+                    recurred.status = FindingStatus::Open;
+                }
+                recurred.resources = resources;
+                recurred.severity = recurred.severity.max(severity);
+                actions.push(Action {
+                    finding: recurred,
+                    event: "recurred",
+                });
+            }
+            Some(finding) if finding.resources != resources || finding.severity < severity => {
+                let mut updated = finding.clone();
+                updated.resources = resources;
+                updated.severity = updated.severity.max(severity);
+                actions.push(Action {
+                    finding: updated,
+                    event: "updated",
+                });
+            }
+            Some(_) => {}
+            None => {
+                let grace = policy.grace(severity);
+                if now.duration_since(since) < grace {
+                    continue;
+                }
+                actions.push(Action {
+                    finding: Finding {
+                        id: 0,
+                        title: format!("{} {} — failing", control.id, control.title),
+                        controls: vec![control.id.clone()],
+                        criteria: control.criteria_where(|c| in_scope.contains(c)),
+                        severity,
+                        source: FindingSource::Automated,
+                        status: FindingStatus::Open,
+                        failing_since: since,
+                        opened_at: now,
+                        due_at: now
+                            .checked_add(policy.sla(severity))
+                            .unwrap_or(Timestamp::MAX),
+                        fixed_at: None,
+                        closed_at: None,
+                        owner: control.owner.clone(),
+                        root_cause: None,
+                        corrective_action: None,
+                        closure_evidence: None,
+                        risk_reason: None,
+                        risk_until: None,
+                        resources,
+                    },
+                    event: "opened",
+                });
+            }
+        }
+    }
+    actions
+}
+
+#[cfg(test)]
+mod tests;
