@@ -61,10 +61,13 @@ impl Default for Scope {
 }
 
 /// How continuously sources are monitored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Monitoring {
     /// How often sources are collected.
     pub interval: SignedDuration,
+    /// A cron expression (five fields, UTC) for when `attest monitor` runs, instead of every
+    /// `interval`.
+    pub schedule: Option<String>,
     /// The longest silence between two runs of a target that still counts as continuous
     /// monitoring; a longer one is a gap.
     pub max_gap: SignedDuration,
@@ -75,6 +78,7 @@ impl Default for Monitoring {
     fn default() -> Self {
         Monitoring {
             interval: SignedDuration::from_hours(1),
+            schedule: None,
             max_gap: SignedDuration::from_mins(90),
         }
     }

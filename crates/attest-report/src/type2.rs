@@ -1315,6 +1315,7 @@ pub fn human_duration(seconds: i64) -> String {
         total_minutes % 60,
     );
     match (days, hours, minutes) {
+        (0, 0, 0) => format!("{}s", duration.as_secs()),
         (0, 0, m) => format!("{m}m"),
         (0, h, 0) => format!("{h}h"),
         (0, h, m) => format!("{h}h {m}m"),

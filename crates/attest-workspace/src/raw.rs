@@ -80,6 +80,10 @@ pub struct RawMonitoring {
     /// How often sources are collected, e.g. "1h" or "15m" (default "1h").
     #[schemars(with = "Option<String>")]
     pub interval: Option<Spanned<String>>,
+    /// When `attest monitor` runs, as a cron expression in UTC (e.g. "0 * * * *"), instead of
+    /// every `interval`.
+    #[schemars(with = "Option<String>")]
+    pub schedule: Option<Spanned<String>>,
     /// The longest silence between two runs of a target that still counts as continuous
     /// monitoring, e.g. "90m"; a longer one is a gap in Type 2 reports (default: one and a
     /// half intervals).

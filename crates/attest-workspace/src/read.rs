@@ -459,6 +459,7 @@ impl FromTable for RawMonitoring {
     fn from_table(t: &mut Table<'_, '_>, r: &mut Reader<'_>) -> Self {
         RawMonitoring {
             interval: t.optional("interval", r),
+            schedule: t.optional("schedule", r),
             max_gap: t.optional("max_gap", r),
         }
     }

@@ -750,7 +750,29 @@ fn monitoring(
         }
         None => interval.saturating_add(interval / 2),
     };
-    Monitoring { interval, max_gap }
+    let schedule = raw.schedule.as_ref().and_then(|value| {
+        let text = value.get_ref().trim();
+        match croner::Cron::from_str(text) {
+            Ok(_) => Some(text.to_owned()),
+            Err(err) => {
+                diagnostics.push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        format!("invalid cron expression for `monitoring.schedule`: {err}"),
+                    )
+                    .at(file, value.span())
+                    .with_label("not a cron expression")
+                    .with_help("five fields in UTC: minute hour day-of-month month day-of-week, e.g. \"0 * * * *\" for every hour"),
+                );
+                None
+            }
+        }
+    });
+    Monitoring {
+        interval,
+        schedule,
+        max_gap,
+    }
 }
 
 fn sampling(

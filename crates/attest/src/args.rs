@@ -92,6 +92,9 @@ pub(crate) enum Command {
     /// Reports: readiness, Type 1 (design on a date), Type 2 (operating effectiveness over a period)
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Run the configured sources on a schedule, as a service: record every run, open and
+    /// resolve findings, detect drift, notify
+    Monitor(MonitorArgs),
     /// Findings: non-conformities and their corrective actions
     #[command(subcommand)]
     Findings(FindingsCommand),
@@ -638,4 +641,36 @@ pub(crate) struct FindingRiskArgs {
 fn parse_severity(text: &str) -> Result<attest_model::Severity, String> {
     text.parse()
         .map_err(|e: attest_model::UnknownVariant| e.to_string())
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MonitorArgs {
+    /// Run every DURATION, e.g. 1h or 15m (default: [monitoring] schedule or interval in
+    /// attest.toml)
+    #[arg(long, value_parser = parse_interval, value_name = "DURATION")]
+    pub(crate) interval: Option<jiff::SignedDuration>,
+    /// Run once and exit (for cron)
+    #[arg(long)]
+    pub(crate) once: bool,
+    /// Root to scan instead of the host sources of attest.toml
+    #[arg(long, value_name = "DIR")]
+    pub(crate) root: Option<PathBuf>,
+}
+
+fn parse_interval(text: &str) -> Result<jiff::SignedDuration, String> {
+    let duration = text
+        .trim()
+        .parse::<jiff::Span>()
+        .ok()
+        .and_then(|span| {
+            span.to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+                .ok()
+        })
+        .ok_or_else(|| format!("`{text}` is not a duration; write e.g. 1h, 15m or 30s"))?;
+    if duration < jiff::SignedDuration::from_secs(1) {
+        return Err(format!(
+            "`{text}` is too short: the interval is at least 1s"
+        ));
+    }
+    Ok(duration)
 }

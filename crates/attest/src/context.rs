@@ -269,6 +269,8 @@ pub(crate) fn update_findings(
     workspace: &Workspace,
     now: jiff::Timestamp,
 ) -> anyhow::Result<Vec<(attest_model::Finding, &'static str)>> {
+    // Findings keep whole seconds, as the ledger does.
+    let now = jiff::Timestamp::from_second(now.as_second()).unwrap_or(now);
     let current = store.current_results()?;
     let findings = store.findings()?;
     let mut changed = Vec::new();

@@ -33,7 +33,8 @@ fn when(t: Timestamp) -> String {
 pub(crate) fn run(global: &GlobalArgs, command: &FindingsCommand) -> anyhow::Result<ExitStatus> {
     let workspace = load_workspace(global)?;
     let store = open_store(global, &workspace)?;
-    let now = Timestamp::now();
+    // Findings keep whole seconds, as the ledger does.
+    let now = Timestamp::from_second(Timestamp::now().as_second()).unwrap_or_default();
     match command {
         FindingsCommand::List {
             all,

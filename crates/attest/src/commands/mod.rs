@@ -8,6 +8,8 @@ mod controls;
 mod evidence;
 mod findings;
 mod init;
+mod monitor;
+mod notify_hook;
 mod package;
 mod report;
 mod scan;
@@ -37,6 +39,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Assess(args) => assess::run(global, &args),
         Command::Verify(args) => verify::run(global, &args),
         Command::Report(command) => report::run(global, &command),
+        Command::Monitor(args) => monitor::run(global, &args),
         Command::Findings(command) => findings::run(global, &command),
         Command::Export(command) => package::export(global, &command),
         Command::Simulate(command) => simulate::run(global, &command),

@@ -24,6 +24,8 @@ pub(crate) struct Scan {
     pub(crate) outcome: RunOutcome,
     /// Findings the run opened, fixed, updated or made recur.
     pub(crate) findings: Vec<(attest_model::Finding, &'static str)>,
+    /// The facts the run evaluated.
+    pub(crate) facts: serde_json::Value,
     pub(crate) collect_ms: f64,
     pub(crate) evaluate_ms: f64,
 }
@@ -96,6 +98,7 @@ pub(crate) fn scan_host(
         report,
         outcome,
         findings,
+        facts: facts_json,
         collect_ms,
         evaluate_ms,
     };

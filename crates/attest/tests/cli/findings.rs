@@ -37,9 +37,10 @@ fn a_failure_opens_a_finding_the_fix_resolves_it_and_closing_records_the_trail()
     sandbox.write("controls/test.toml", TEST_CONTROL);
     let root = fixture_root(&sandbox, "weak", &[]);
     let root_arg = root.to_str().unwrap();
-    // Fail: a high-severity control opens its finding at once.
+    // Fail: a high-severity control opens its finding at once (the monitor's run, as a cron
+    // job would start it).
     let scan = sandbox
-        .attest(&["scan", "--root", root_arg, "--format", "json"])
+        .attest(&["monitor", "--once", "--root", root_arg])
         .output()
         .unwrap();
     assert!(scan.status.success(), "{}", stderr(&scan));
@@ -60,7 +61,7 @@ fn a_failure_opens_a_finding_the_fix_resolves_it_and_closing_records_the_trail()
     }
     // The same failure again opens nothing new.
     sandbox
-        .attest(&["scan", "--root", root_arg, "--format", "json"])
+        .attest(&["monitor", "--once", "--root", root_arg])
         .assert()
         .success();
     let list = sandbox.json(&["findings", "list", "--format", "json"]);
@@ -87,7 +88,9 @@ fn a_failure_opens_a_finding_the_fix_resolves_it_and_closing_records_the_trail()
         .unwrap();
     assert_eq!(early.status.code(), Some(2));
     assert!(stderr(&early).contains("its control still fails"));
-    // Fix the root: the finding is resolved with its fix time, but stays until closed.
+    // Fix the root: the finding is resolved with its fix time, but stays until closed. (Times
+    // are whole seconds: wait for the next one so the failure lasts.)
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     let sysctl = root.join("etc/sysctl.d/99-custom.conf");
     let text = fs_err::read_to_string(&sysctl).unwrap();
     fs_err::write(
@@ -96,7 +99,7 @@ fn a_failure_opens_a_finding_the_fix_resolves_it_and_closing_records_the_trail()
     )
     .unwrap();
     let fixed_scan = sandbox
-        .attest(&["scan", "--root", root_arg, "--format", "json"])
+        .attest(&["monitor", "--once", "--root", root_arg])
         .output()
         .unwrap();
     assert!(

@@ -13,6 +13,7 @@ mod catalog;
 mod evidence;
 mod findings;
 mod history;
+mod monitor;
 mod report;
 mod scan;
 mod workspace;
