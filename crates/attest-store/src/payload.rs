@@ -19,6 +19,8 @@ pub const RESULT_GONE: &str = "result.gone";
 pub const EVIDENCE_ADDED: &str = "evidence.added";
 /// Kind of the entry recording a change of the workspace's configuration.
 pub const CONFIG_CHANGED: &str = "config.changed";
+/// Kind of the entry recording a drop-in file `attest remediate --apply` wrote.
+pub const REMEDIATION_APPLIED: &str = "remediation.applied";
 
 /// The fields of a `scan.run` payload (`S` is `String` when read, `&str` when rendered).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -8,6 +8,7 @@ mod controls;
 mod evidence;
 mod init;
 mod package;
+pub(crate) mod remediate;
 mod report;
 mod scan;
 mod simulate;
@@ -38,6 +39,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Report(command) => report::run(global, &command),
         Command::Export(command) => package::export(global, &command),
         Command::Simulate(command) => simulate::run(global, &command),
+        Command::Remediate(args) => remediate::run(global, &args),
         Command::Completions(args) => completions(&args),
     }
 }

@@ -12,6 +12,7 @@
 mod catalog;
 mod evidence;
 mod history;
+mod remediate;
 mod report;
 mod scan;
 mod workspace;

@@ -8,7 +8,11 @@ use crate::{Sandbox, assert_contains_all, stderr};
 
 /// Copies `tests/fixtures/host/<name>/root` into the sandbox (git keeps no modes or owners)
 /// and gives its sensitive files the modes a real system has.
-fn fixture_root(sandbox: &Sandbox, name: &str, modes: &[(&str, u32)]) -> std::path::PathBuf {
+pub(crate) fn fixture_root(
+    sandbox: &Sandbox,
+    name: &str,
+    modes: &[(&str, u32)],
+) -> std::path::PathBuf {
     let source = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/fixtures/host")
         .join(name)
@@ -54,7 +58,7 @@ const STRICT: &[(&str, u32)] = &[
 ];
 
 /// Check id → statuses of its results, from `scan --format json`.
-fn statuses(report: &serde_json::Value) -> BTreeMap<String, Vec<String>> {
+pub(crate) fn statuses(report: &serde_json::Value) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for r in report["results"].as_array().unwrap() {
         out.entry(r["check"].as_str().unwrap().to_owned())
@@ -64,7 +68,7 @@ fn statuses(report: &serde_json::Value) -> BTreeMap<String, Vec<String>> {
     out
 }
 
-fn status(statuses: &BTreeMap<String, Vec<String>>, check: &str) -> String {
+pub(crate) fn status(statuses: &BTreeMap<String, Vec<String>>, check: &str) -> String {
     let all = &statuses[check];
     let mut unique = all.clone();
     unique.sort();
