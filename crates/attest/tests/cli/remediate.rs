@@ -260,6 +260,20 @@ fn a_sysctl_fix_overrides_a_vendor_file_and_its_json_says_what_was_done() {
         scene.ledger()[0]["settings"],
         serde_json::json!({"kernel.dmesg_restrict": "1"})
     );
+
+    // `checks show` names the fix and the command that applies it.
+    let show = scene
+        .sandbox
+        .attest(&["checks", "show", check])
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&show).contains(
+            "sysctl: kernel.dmesg_restrict = 1 (attest remediate host.kernel.dmesg_restricted)"
+        ),
+        "{}",
+        stdout(&show)
+    );
 }
 
 /// Exit 2, the reason, the manual edit as a diff, and not one byte written — dry run or not.
