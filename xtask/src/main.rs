@@ -44,6 +44,10 @@ fn generated() -> Vec<(PathBuf, String)> {
         schemars::schema_for!(attest_model::CheckMeta).to_value(),
     ));
     schemas.push((
+        "remediation.schema.json",
+        schemars::schema_for!(attest_remediate::Remediation).to_value(),
+    ));
+    schemas.push((
         "facts/host.v1.json",
         schemars::schema_for!(attest_collect::host::HostFacts).to_value(),
     ));

@@ -10,7 +10,7 @@
 //! use attest_model::{CheckMeta, Severity, Status};
 //! let meta = CheckMeta {
 //!     id: "host.demo.answer".into(), source: "host".into(), title: "t".into(),
-//!     severity: Severity::Low, rationale: String::new(), remediation: String::new(), references: vec![],
+//!     severity: Severity::Low, rationale: String::new(), remediation: String::new(), references: vec![], fix: None,
 //! };
 //! let rego = SourceFile::new("demo.rego", "package attest.host.demo\nimport rego.v1\nimport data.attest.lib\n\
 //!     answer contains lib.verdict(input.answer == 42, \"universe\", \"right\", \"wrong\")\n");
@@ -471,6 +471,7 @@ mod tests {
             rationale: String::new(),
             remediation: String::new(),
             references: vec![],
+            fix: None,
         }
     }
 

@@ -20,7 +20,7 @@ mod finding;
 mod result;
 mod scope;
 
-pub use check::CheckMeta;
+pub use check::{CheckMeta, Fix, FixKind};
 pub use control::{Control, ControlKind, EvidenceRequirement, Family, Frequency, Severity};
 pub use criterion::{Category, Criterion};
 pub use evidence::{EvidenceRecord, Freshness, NewEvidence};

@@ -380,6 +380,7 @@ mod tests {
             rationale: "r".into(),
             remediation: "PermitRootLogin no".into(),
             references: vec!["CIS 5.1.20".into()],
+            fix: None,
         }];
         let sarif = to_sarif(&report(), &meta);
         assert_eq!(sarif["version"], "2.1.0");

@@ -49,6 +49,8 @@ pub fn finding_changed(
         "state": serde_json::to_value(finding)?,
     })))
 }
+/// Kind of the entry recording a drop-in file `attest remediate --apply` wrote.
+pub const REMEDIATION_APPLIED: &str = "remediation.applied";
 
 /// The fields of a `scan.run` payload (`S` is `String` when read, `&str` when rendered).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

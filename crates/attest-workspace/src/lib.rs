@@ -111,6 +111,12 @@ impl Workspace {
         self.checks.iter().find(|c| c.id == id)
     }
 
+    /// The check id `id` was probably meant to be: a likely typo of one, or the one id that
+    /// ends with it (`root_login_disabled` for `host.ssh.root_login_disabled`).
+    pub fn closest_check(&self, id: &str) -> Option<&str> {
+        validate::closest_check(id, self.checks.iter().map(|c| c.id.as_str()))
+    }
+
     /// Controls that name check `id`.
     pub fn controls_of_check(&self, id: &str) -> impl Iterator<Item = &Control> {
         self.controls

@@ -355,4 +355,26 @@ pub struct RawCheck {
     /// Benchmark references (CIS, SSG ids).
     #[serde(default)]
     pub references: Vec<String>,
+    /// The configuration fix `attest remediate` can write as a new drop-in file, when the
+    /// remediation is configuration lines, e.g.
+    /// `fix = { kind = "sshd", settings = { PermitRootLogin = "no" } }`.
+    #[schemars(with = "Option<RawFix>")]
+    pub fix: Option<Spanned<RawFix>>,
 }
+
+/// A configuration fix: settings that `attest remediate` writes to a new drop-in file.
+#[derive(Debug, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawFix {
+    /// What the settings configure: `sshd`, `sysctl`, `journald`, `coredump` or `limits`.
+    #[schemars(with = "attest_model::FixKind")]
+    pub kind: Option<Spanned<String>>,
+    /// Setting → value, as the configuration file spells them, e.g.
+    /// `{ PermitRootLogin = "no" }` or `{ "kernel.randomize_va_space" = "2" }`.
+    #[schemars(with = "std::collections::BTreeMap<String, String>")]
+    pub settings: Option<Spanned<RawSettings>>,
+}
+
+/// Settings of a fix as written: each key and value with its span.
+#[derive(Debug, Default)]
+pub struct RawSettings(pub Vec<(Spanned<String>, Spanned<String>)>);

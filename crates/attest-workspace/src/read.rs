@@ -14,8 +14,8 @@ use toml::de::{DeTable, DeValue};
 use crate::raw::{
     RawBySeverity, RawCheck, RawCheckFile, RawConfig, RawControl, RawControlFile,
     RawControlsConfig, RawCriteriaFile, RawCriterion, RawDate, RawEvidence, RawExclusion,
-    RawFamily, RawFindings, RawMonitoring, RawOrganisation, RawPeriod, RawSampling, RawScope,
-    RawSource,
+    RawFamily, RawFindings, RawFix, RawMonitoring, RawOrganisation, RawPeriod, RawSampling,
+    RawScope, RawSettings, RawSource,
 };
 use crate::validate::suggest_field;
 
@@ -629,7 +629,51 @@ impl FromTable for RawCheck {
             rationale: t.required("rationale", r),
             remediation: t.required("remediation", r),
             references: t.optional("references", r).unwrap_or_default(),
+            fix: t.optional("fix", r),
         }
+    }
+}
+
+impl FromTable for RawFix {
+    fn from_table(t: &mut Table<'_, '_>, r: &mut Reader<'_>) -> Self {
+        RawFix {
+            kind: t.required("kind", r),
+            settings: t.required("settings", r),
+        }
+    }
+}
+
+/// A table of setting → value; every key is allowed, and each value must be a string.
+impl FromToml for RawSettings {
+    fn from_toml(
+        value: &Spanned<DeValue<'_>>,
+        field: &Field<'_>,
+        reader: &mut Reader<'_>,
+    ) -> Option<Self> {
+        let DeValue::Table(entries) = value.get_ref() else {
+            reader.wrong_type(value, field.what, "a table of setting = \"value\"");
+            return None;
+        };
+        let mut settings = Vec::new();
+        for (key, item) in entries {
+            let what = format!("`{}` in {}", key.get_ref(), field.what);
+            if let Some(text) = String::from_toml(
+                item,
+                &Field {
+                    what: &what,
+                    path: field.path,
+                    item: false,
+                },
+                reader,
+            ) {
+                settings.push((
+                    Spanned::new(key.span(), key.get_ref().to_string()),
+                    Spanned::new(item.span(), text),
+                ));
+            }
+        }
+        settings.sort_by_key(|(key, _)| key.span().start);
+        Some(RawSettings(settings))
     }
 }
 
@@ -701,6 +745,7 @@ mod tests {
         assert_same::<RawCriterion>();
         assert_same::<RawCheckFile>();
         assert_same::<RawCheck>();
+        assert_same::<RawFix>();
     }
 
     #[test]

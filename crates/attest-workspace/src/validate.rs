@@ -7,7 +7,8 @@ use std::str::FromStr;
 use attest_diagnostics::{Code, Diagnostic, Location, SourceFile};
 use attest_model::{
     AuditType, Category, CheckMeta, Control, ControlKind, Criterion, EvidenceRequirement, Family,
-    FindingPolicy, Frequency, Monitoring, Period, SampleSizes, Scope, Severity, UnknownVariant,
+    FindingPolicy, Fix, FixKind, Frequency, Monitoring, Period, SampleSizes, Scope, Severity,
+    UnknownVariant,
 };
 use jiff::civil::Date;
 use jiff::{SignedDuration, Span, SpanRelativeTo};
@@ -15,7 +16,7 @@ use toml::Spanned;
 
 use crate::raw::{
     RawCheckFile, RawConfig, RawControl, RawControlFile, RawCriteriaFile, RawDate, RawFamily,
-    RawFindings, RawMonitoring, RawSampling,
+    RawFindings, RawFix, RawMonitoring, RawSampling,
 };
 use crate::{Exclusion, SOURCE_KINDS, SourceConfig};
 
@@ -156,6 +157,11 @@ pub(crate) fn checks(
             .severity
             .as_ref()
             .and_then(|v| enum_value::<Severity>(file, v, diagnostics));
+        // A fix that is wrong is reported, and the check is kept without it.
+        let fix = check.fix.as_ref().and_then(|raw| {
+            let source = id.as_ref().map(|(_, source)| source.as_str());
+            fix(file, raw, source, diagnostics)
+        });
         let (
             Some(id_value),
             Some((id, source)),
@@ -182,10 +188,153 @@ pub(crate) fn checks(
             rationale: rationale.trim().to_owned(),
             remediation: remediation.trim().to_owned(),
             references: check.references,
+            fix,
         };
         out.push((meta, Location::new(file, id_value.span())));
     }
     out
+}
+
+/// A check's fix, when its kind is known and every setting is one line the kind's files can
+/// hold. Whether the configuration's program accepts a setting is judged when the fix is
+/// planned (`attest remediate` reads it as that program does); here only what would make the
+/// drop-in file malformed is refused.
+fn fix(
+    file: &SourceFile,
+    raw: &Spanned<RawFix>,
+    source: Option<&str>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Fix> {
+    let before = diagnostics.len();
+    let kind = raw
+        .get_ref()
+        .kind
+        .as_ref()
+        .and_then(|v| enum_value::<FixKind>(file, v, diagnostics));
+    if let Some(source) = source.filter(|s| *s != "host") {
+        diagnostics.push(
+            Diagnostic::error(
+                Code::InvalidValue,
+                format!("a fix applies to host checks only, not to a `{source}` check"),
+            )
+            .at(file, raw.span())
+            .with_label("not a host check")
+            .with_help("remove the fix and describe the change in `remediation`"),
+        );
+    }
+    let settings = raw.get_ref().settings.as_ref()?;
+    if settings.get_ref().0.is_empty() {
+        diagnostics.push(
+            Diagnostic::error(Code::InvalidValue, "a fix has no settings")
+                .at(file, settings.span())
+                .with_label("empty")
+                .with_help(
+                    "add the settings the drop-in file sets, e.g. `{ PermitRootLogin = \"no\" }`",
+                ),
+        );
+    }
+    let mut out = BTreeMap::new();
+    for (key, value) in &settings.get_ref().0 {
+        if let Some(kind) = kind {
+            if let Some((problem, help)) = bad_setting_key(kind, key.get_ref()) {
+                diagnostics.push(
+                    Diagnostic::error(Code::InvalidValue, problem)
+                        .at(file, key.span())
+                        .with_label(format!("not a {kind} setting"))
+                        .with_help(help),
+                );
+            }
+            if let Some(problem) = bad_setting_value(kind, value.get_ref()) {
+                diagnostics.push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        format!("invalid value of `{}`: {problem}", key.get_ref()),
+                    )
+                    .at(file, value.span())
+                    .with_label("cannot be written as one setting line"),
+                );
+            }
+        }
+        out.insert(key.get_ref().clone(), value.get_ref().trim().to_owned());
+    }
+    (diagnostics.len() == before).then_some(Fix {
+        kind: kind?,
+        settings: out,
+    })
+}
+
+/// Why `key` cannot be a setting of a `kind` drop-in file, with a help text; `None` if it can.
+fn bad_setting_key(kind: FixKind, key: &str) -> Option<(String, String)> {
+    let word = |k: &str| !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric());
+    match kind {
+        FixKind::Sshd => {
+            if !word(key) {
+                return Some((
+                    format!("`{key}` is not an sshd keyword"),
+                    "an sshd keyword is one word of letters, e.g. `PermitRootLogin`".to_owned(),
+                ));
+            }
+            if key.eq_ignore_ascii_case("match") || key.eq_ignore_ascii_case("include") {
+                return Some((
+                    format!(
+                        "a fix cannot write `{key}`: it would change how sshd reads its other files"
+                    ),
+                    "set plain keywords only".to_owned(),
+                ));
+            }
+            None
+        }
+        FixKind::Sysctl => {
+            let ok = !key.is_empty()
+                && !key.starts_with(['-', '.', '/'])
+                && key
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-/*".contains(&b));
+            (!ok).then(|| {
+                (
+                    format!("`{key}` is not a sysctl key"),
+                    "a sysctl key is a dotted name, e.g. `kernel.randomize_va_space`".to_owned(),
+                )
+            })
+        }
+        FixKind::Journald | FixKind::Coredump => (!word(key)).then(|| {
+            (
+                format!("`{key}` is not a systemd setting name"),
+                "a systemd setting is one word of letters, e.g. `Storage`".to_owned(),
+            )
+        }),
+        FixKind::Limits => {
+            let words: Vec<&str> = key.split_whitespace().collect();
+            let ok = matches!(words.as_slice(), [domain, ltype, item]
+                if !domain.starts_with('#')
+                    && ["hard", "soft", "-"].contains(ltype)
+                    && item.bytes().all(|b| b.is_ascii_lowercase()));
+            (!ok).then(|| {
+                (
+                    format!("`{key}` is not a limits key"),
+                    "a limits key is `<domain> <type> <item>`, e.g. `* hard core`, with type `hard`, `soft` or `-`".to_owned(),
+                )
+            })
+        }
+    }
+}
+
+/// Why `value` cannot be the value of one `kind` setting line; `None` if it can.
+fn bad_setting_value(kind: FixKind, value: &str) -> Option<&'static str> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Some("it is empty");
+    }
+    if value.chars().any(char::is_control) {
+        return Some("it has a line break or another control character");
+    }
+    match kind {
+        FixKind::Sshd if value.starts_with('#') => Some("sshd would read it as a comment"),
+        FixKind::Limits if value.split_whitespace().count() != 1 => {
+            Some("a limit is one word, e.g. `0` or `unlimited`")
+        }
+        _ => None,
+    }
 }
 
 /// A check id that is well formed, names a source and is new: `(id, source)`.
@@ -550,6 +699,22 @@ fn mapped_criteria(
 /// an id (`CC6.l` for `CC6.1`).
 fn suggest<'a>(value: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     closest(value, candidates, |c| 1.max(c.len() / 5))
+}
+
+/// The check id `value` was probably meant to be: the closest by edit distance, else the only
+/// one that ends with `.<value>`.
+pub(crate) fn closest_check<'a>(
+    value: &str,
+    ids: impl Iterator<Item = &'a str> + Clone,
+) -> Option<&'a str> {
+    suggest(value, ids.clone()).or_else(|| {
+        let suffix = format!(".{}", value.trim_start_matches('.'));
+        let mut ending = ids.filter(|id| id.ends_with(&suffix));
+        match (ending.next(), ending.next()) {
+            (Some(id), None) => Some(id),
+            _ => None,
+        }
+    })
 }
 
 /// "did you mean `X`?" for the closest id to `value`, else `otherwise`.
@@ -962,5 +1127,28 @@ mod tests {
         assert_eq!(suggest_field("colour", ["name"].into_iter()), None);
         assert_eq!(suggest_field("refs", ["references"].into_iter()), None);
         assert_eq!(edit_distance("", "abc"), 3);
+    }
+
+    #[test]
+    fn a_check_id_is_suggested_for_a_typo_or_a_unique_ending() {
+        let ids = [
+            "host.ssh.root_login_disabled",
+            "host.kernel.aslr",
+            "host.custom.aslr",
+        ];
+        let ids = || ids.iter().copied();
+        assert_eq!(
+            closest_check("host.ssh.root_login_disable", ids()),
+            Some("host.ssh.root_login_disabled")
+        );
+        assert_eq!(
+            closest_check("root_login_disabled", ids()),
+            Some("host.ssh.root_login_disabled")
+        );
+        assert_eq!(closest_check("aslr", ids()), None);
+        assert_eq!(
+            closest_check("kernel.aslr", ids()),
+            Some("host.kernel.aslr")
+        );
     }
 }

@@ -535,6 +535,124 @@ remediation = "x"
     );
 }
 
+/// A fix is read and validated with the check: a good one reaches the model in order; a bad
+/// kind, a shape problem, an empty or malformed setting each get a diagnostic at the offending
+/// text, and the check is kept without its fix.
+#[test]
+fn check_fixes_are_read_and_every_bad_kind_key_or_value_is_reported() {
+    let checks = r##"[[check]]
+id = "host.mine.good"
+title = "t"
+severity = "low"
+rationale = "r"
+remediation = "x"
+fix = { kind = "sysctl", settings = { "kernel.kptr_restrict" = "1", "fs.suid_dumpable" = "0" } }
+
+[[check]]
+id = "host.mine.kind"
+title = "t"
+severity = "low"
+rationale = "r"
+remediation = "x"
+fix = { kind = "nginx", settings = { worker = "1" } }
+
+[[check]]
+id = "host.mine.values"
+title = "t"
+severity = "low"
+rationale = "r"
+remediation = "x"
+fix = { kind = "sshd", settings = { Match = "all", "Permit Root" = "no", MaxAuthTries = 4, Banner = "#x" } }
+
+[[check]]
+id = "host.mine.shape"
+title = "t"
+severity = "low"
+rationale = "r"
+remediation = "x"
+[check.fix]
+kind = "limits"
+settings = {}
+setting = { "* hard core" = "0" }
+
+[[check]]
+id = "host.mine.limits"
+title = "t"
+severity = "low"
+rationale = "r"
+remediation = "x"
+fix = { kind = "limits", settings = { "* hard" = "0", "* hard core" = "0 1", "j" = "a\nb" } }
+"##;
+    let files = user(&[("ws/checks/host/mine/checks.toml", checks)]);
+    let (ws, diagnostics) = load(&builtin(), Some((std::path::Path::new("ws"), &files)));
+    let at = |line: u32, column: u32| format!("ws/checks/host/mine/checks.toml:{line}:{column}");
+    assert_eq!(
+        found(&diagnostics),
+        vec![
+            (
+                Code::Schema,
+                at(23, 89),
+                "`MaxAuthTries` in `settings` in `[check.fix]` must be a string, not an integer"
+            ),
+            (
+                Code::Schema,
+                at(34, 1),
+                "unknown field `setting` in `[check.fix]`"
+            ),
+            (Code::InvalidValue, at(15, 16), "invalid fix kind: `nginx`"),
+            (
+                Code::InvalidValue,
+                at(23, 37),
+                "a fix cannot write `Match`: it would change how sshd reads its other files"
+            ),
+            (
+                Code::InvalidValue,
+                at(23, 52),
+                "`Permit Root` is not an sshd keyword"
+            ),
+            (
+                Code::InvalidValue,
+                at(23, 101),
+                "invalid value of `Banner`: sshd would read it as a comment"
+            ),
+            (Code::InvalidValue, at(33, 12), "a fix has no settings"),
+            (
+                Code::InvalidValue,
+                at(42, 39),
+                "`* hard` is not a limits key"
+            ),
+            (
+                Code::InvalidValue,
+                at(42, 71),
+                "invalid value of `* hard core`: a limit is one word, e.g. `0` or `unlimited`"
+            ),
+            (Code::InvalidValue, at(42, 78), "`j` is not a limits key"),
+            (
+                Code::InvalidValue,
+                at(42, 84),
+                "invalid value of `j`: it has a line break or another control character"
+            ),
+        ]
+    );
+    let good = ws.check("host.mine.good").unwrap().fix.as_ref().unwrap();
+    assert_eq!(good.kind, attest_model::FixKind::Sysctl);
+    assert_eq!(
+        good.settings
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>(),
+        ["fs.suid_dumpable=0", "kernel.kptr_restrict=1"]
+    );
+    for id in [
+        "host.mine.kind",
+        "host.mine.values",
+        "host.mine.shape",
+        "host.mine.limits",
+    ] {
+        assert!(ws.check(id).unwrap().fix.is_none(), "{id} keeps no fix");
+    }
+}
+
 /// One control file with several shape problems: each is reported at its position, none hides
 /// another, and the value problems of incomplete controls are reported too.
 #[test]

@@ -104,6 +104,8 @@ pub(crate) enum Command {
     /// Generate realistic history into a store, for trying reports and measuring at scale
     #[command(subcommand)]
     Simulate(SimulateCommand),
+    /// Show the fix of a host check as a new drop-in file (a diff), and with --apply write it
+    Remediate(crate::commands::remediate::RemediateArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
 }

@@ -54,17 +54,10 @@ pub struct KernelFacts {
 /// The sysctl.d files in the order systemd-sysctl applies them: by file name across
 /// folders (a name in an earlier folder masks the same name in later ones), then
 /// `/etc/sysctl.conf`. Later assignments win. Also the folders that could not be listed.
-fn sysctl_files(fs: &RootFs) -> (Vec<String>, Vec<String>) {
-    let dirs = [
-        "/etc/sysctl.d",
-        "/run/sysctl.d",
-        "/usr/local/lib/sysctl.d",
-        "/usr/lib/sysctl.d",
-        "/lib/sysctl.d",
-    ];
+pub fn sysctl_files(fs: &RootFs) -> (Vec<String>, Vec<String>) {
     let mut by_name: BTreeMap<String, String> = BTreeMap::new();
     let mut unreadable = Vec::new();
-    for dir in dirs {
+    for dir in SYSCTL_DIRS {
         let names = match fs.entries(dir) {
             Ok(names) => names,
             Err(e) => {
@@ -85,23 +78,38 @@ fn sysctl_files(fs: &RootFs) -> (Vec<String>, Vec<String>) {
     (files, unreadable)
 }
 
-/// Applies sysctl `key = value` lines (`;` and `#` comments, `-` prefix ignored).
+/// The sysctl.d folders, in the order a file name in one masks the same name in the next.
+pub const SYSCTL_DIRS: &[&str] = &[
+    "/etc/sysctl.d",
+    "/run/sysctl.d",
+    "/usr/local/lib/sysctl.d",
+    "/usr/lib/sysctl.d",
+    "/lib/sysctl.d",
+];
+
+/// The `key = value` assignments of a sysctl file, as `(1-based line, key, value)`: `;` and
+/// `#` start comments, a `-` prefix (ignore errors) is dropped, and `/` in keys is `.`.
+pub fn sysctl_assignments(text: &str) -> impl Iterator<Item = (usize, String, String)> + '_ {
+    text.lines().enumerate().filter_map(|(index, line)| {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            return None;
+        }
+        let (key, value) = line.split_once('=')?;
+        let key = key.trim().trim_start_matches('-').replace('/', ".");
+        Some((index.saturating_add(1), key, value.trim().to_owned()))
+    })
+}
+
+/// Applies sysctl `key = value` lines (see [`sysctl_assignments`]).
 pub fn apply_sysctl(
     text: &str,
     file: &str,
     values: &mut BTreeMap<String, String>,
     set_by: &mut BTreeMap<String, String>,
 ) {
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
-            continue;
-        }
-        let Some((key, value)) = line.split_once('=') else {
-            continue;
-        };
-        let key = key.trim().trim_start_matches('-').replace('/', ".");
-        values.insert(key.clone(), value.trim().to_owned());
+    for (_, key, value) in sysctl_assignments(text) {
+        values.insert(key.clone(), value);
         set_by.insert(key, file.to_owned());
     }
 }

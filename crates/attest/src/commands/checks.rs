@@ -80,6 +80,22 @@ pub(crate) fn run(global: &GlobalArgs, command: &ChecksCommand) -> anyhow::Resul
                 ("rationale", meta.rationale.clone()),
                 ("remediation", meta.remediation.clone()),
                 ("references", meta.references.join("")),
+                (
+                    "fix",
+                    meta.fix.as_ref().map_or_else(String::new, |fix| {
+                        let settings: Vec<String> = fix
+                            .settings
+                            .iter()
+                            .map(|(k, v)| format!("{k} = {v}"))
+                            .collect();
+                        format!(
+                            "{}: {} (attest remediate {})",
+                            fix.kind,
+                            settings.join(", "),
+                            meta.id
+                        )
+                    }),
+                ),
                 ("controls", r.controls.join(" ")),
                 ("criteria", r.criteria.join(" ")),
                 ("rule", meta.rule_path()),

@@ -11,6 +11,7 @@ mod init;
 mod monitor;
 mod notify_hook;
 mod package;
+pub(crate) mod remediate;
 mod report;
 mod scan;
 mod simulate;
@@ -43,6 +44,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Findings(command) => findings::run(global, &command),
         Command::Export(command) => package::export(global, &command),
         Command::Simulate(command) => simulate::run(global, &command),
+        Command::Remediate(args) => remediate::run(global, &args),
         Command::Completions(args) => completions(&args),
     }
 }

@@ -14,6 +14,7 @@ mod evidence;
 mod findings;
 mod history;
 mod monitor;
+mod remediate;
 mod report;
 mod scan;
 mod workspace;

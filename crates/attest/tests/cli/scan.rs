@@ -58,7 +58,7 @@ const STRICT: &[(&str, u32)] = &[
 ];
 
 /// Check id → statuses of its results, from `scan --format json`.
-fn statuses(report: &serde_json::Value) -> BTreeMap<String, Vec<String>> {
+pub(crate) fn statuses(report: &serde_json::Value) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for r in report["results"].as_array().unwrap() {
         out.entry(r["check"].as_str().unwrap().to_owned())
@@ -68,7 +68,7 @@ fn statuses(report: &serde_json::Value) -> BTreeMap<String, Vec<String>> {
     out
 }
 
-fn status(statuses: &BTreeMap<String, Vec<String>>, check: &str) -> String {
+pub(crate) fn status(statuses: &BTreeMap<String, Vec<String>>, check: &str) -> String {
     let all = &statuses[check];
     let mut unique = all.clone();
     unique.sort();
