@@ -79,7 +79,7 @@ pub(crate) fn run(global: &GlobalArgs, command: &ChecksCommand) -> anyhow::Resul
                 ("severity", meta.severity.to_string()),
                 ("rationale", meta.rationale.clone()),
                 ("remediation", meta.remediation.clone()),
-                ("references", meta.references.join("")),
+                ("references", meta.references.join("; ")),
                 (
                     "fix",
                     meta.fix.as_ref().map_or_else(String::new, |fix| {
