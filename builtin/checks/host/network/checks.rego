@@ -20,7 +20,12 @@ firewall_default_deny contains lib.verdict(
 	firewall_problem,
 ) if not firewall_config_unread
 
-firewall_config_unread_reasons := [r | some k, r in input.unknown; startswith(k, "network.firewalls.")]
+firewall_config_unread_reasons := [r | some k, r in input.unknown; firewall_unknown_key(k)]
+
+firewall_unknown_key(k) if startswith(k, "network.firewalls.")
+
+# Which units start at boot could not be read: an installed firewall may be enabled.
+firewall_unknown_key("services.enabled") if count(input.network.firewalls) > 0
 
 # No default-deny firewall found, but a saved firewall configuration could not be read.
 firewall_config_unread if {

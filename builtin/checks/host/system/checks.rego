@@ -60,7 +60,12 @@ time_sync_configured contains lib.unknown("time", concat("; ", time_config_unrea
 	not input.time.configured
 }
 
-time_config_unread_reasons := [r | some k, r in input.unknown; startswith(k, "time.daemons.")]
+time_config_unread_reasons := [r | some k, r in input.unknown; time_unknown_key(k)]
+
+time_unknown_key(k) if startswith(k, "time.daemons.")
+
+# Which units start at boot could not be read: an installed daemon may be enabled.
+time_unknown_key("services.enabled") if count(input.time.daemons) > 0
 
 time_config_unread if count(time_config_unread_reasons) > 0
 
@@ -106,7 +111,16 @@ endpoint_protection contains lib.verdict(
 	"endpoint",
 	sprintf("endpoint protection: %s", [concat(", ", [sprintf("%s (%s)", [a.name, a.kind]) | some a in input.malware.agents])]),
 	malware_problem,
-)
+) if not agent_enablement_unknown
+
+# An agent is installed but not seen running, and which units start at boot is unknown.
+agent_enablement_unknown if {
+	not input.malware.protected
+	count(input.malware.agents) > 0
+	input.unknown["services.enabled"]
+}
+
+endpoint_protection contains lib.unknown("endpoint", sprintf("%s installed, not seen running, and whether it starts at boot is unknown: %s", [concat(", ", [a.name | some a in input.malware.agents]), input.unknown["services.enabled"]])) if agent_enablement_unknown
 
 malware_problem := "no anti-malware, EDR or host intrusion detection agent is installed" if count(input.malware.agents) == 0
 
