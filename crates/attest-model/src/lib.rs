@@ -16,6 +16,7 @@ mod check;
 mod control;
 mod criterion;
 mod evidence;
+mod notify;
 mod result;
 mod scope;
 
@@ -23,6 +24,9 @@ pub use check::CheckMeta;
 pub use control::{Control, ControlKind, EvidenceRequirement, Family, Frequency, Severity};
 pub use criterion::{Category, Criterion};
 pub use evidence::{EvidenceRecord, Freshness, NewEvidence};
+pub use notify::{
+    ChannelKind, NOTIFY_EVENTS, NotifyConfig, NotifyTarget, SecretSource, SmtpConfig, SmtpSecurity,
+};
 pub use result::{CheckResult, ResultInterval, RunRecord, Status};
 pub use scope::{AuditType, Monitoring, Period, SampleSizes, Scope};
 

@@ -67,6 +67,7 @@ fn workspace() -> Workspace {
         root: None,
         monitoring: attest_model::Monitoring::default(),
         sampling: attest_model::SampleSizes::default(),
+        notify: Vec::new(),
         organisation: "Example | Ltd".into(),
         scope: Scope {
             audit_type: AuditType::Type2,

@@ -76,6 +76,7 @@ fn workspace() -> Workspace {
         excluded: vec![],
         monitoring: Monitoring::default(),
         sampling: SampleSizes::default(),
+        notify: Vec::new(),
     }
 }
 

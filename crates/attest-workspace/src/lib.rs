@@ -84,6 +84,8 @@ pub struct Workspace {
     pub monitoring: attest_model::Monitoring,
     /// Type 2 sample sizes by control frequency.
     pub sampling: attest_model::SampleSizes,
+    /// Notification channels (`[[notify]]`), in file order.
+    pub notify: Vec<attest_model::NotifyConfig>,
 }
 
 impl Workspace {

@@ -260,6 +260,7 @@ pub fn load(
         excluded: config.excluded,
         monitoring: config.monitoring,
         sampling: config.sampling,
+        notify: config.notify,
     };
     (workspace, diagnostics)
 }
