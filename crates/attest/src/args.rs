@@ -98,6 +98,9 @@ pub(crate) enum Command {
     /// Generate realistic history into a store, for trying reports and measuring at scale
     #[command(subcommand)]
     Simulate(SimulateCommand),
+    /// Notification channels: send a test notification to each
+    #[command(subcommand)]
+    Notify(crate::commands::notify::NotifyCommand),
     /// Print a shell completion script
     Completions(CompletionsArgs),
 }

@@ -7,6 +7,7 @@ mod collect;
 mod controls;
 mod evidence;
 mod init;
+pub(crate) mod notify;
 mod package;
 mod report;
 mod scan;
@@ -38,6 +39,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Report(command) => report::run(global, &command),
         Command::Export(command) => package::export(global, &command),
         Command::Simulate(command) => simulate::run(global, &command),
+        Command::Notify(command) => notify::run(global, &command),
         Command::Completions(args) => completions(&args),
     }
 }

@@ -12,6 +12,7 @@
 mod catalog;
 mod evidence;
 mod history;
+mod notify;
 mod report;
 mod scan;
 mod workspace;
