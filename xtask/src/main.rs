@@ -48,6 +48,14 @@ fn generated() -> Vec<(PathBuf, String)> {
         schemars::schema_for!(attest_remediate::Remediation).to_value(),
     ));
     schemas.push((
+        "notification.schema.json",
+        schemars::schema_for!(attest_notify::payload::WebhookPayload).to_value(),
+    ));
+    schemas.push((
+        "notification-delivery.schema.json",
+        attest_notify::ledger_payload_schema(),
+    ));
+    schemas.push((
         "facts/host.v1.json",
         schemars::schema_for!(attest_collect::host::HostFacts).to_value(),
     ));

@@ -17,6 +17,7 @@ mod control;
 mod criterion;
 mod evidence;
 mod finding;
+mod notify;
 mod result;
 mod scope;
 
@@ -25,6 +26,9 @@ pub use control::{Control, ControlKind, EvidenceRequirement, Family, Frequency, 
 pub use criterion::{Category, Criterion};
 pub use evidence::{EvidenceRecord, Freshness, NewEvidence};
 pub use finding::{Finding, FindingEvent, FindingPolicy, FindingSource, FindingStatus};
+pub use notify::{
+    ChannelKind, NOTIFY_EVENTS, NotifyConfig, NotifyTarget, SecretSource, SmtpConfig, SmtpSecurity,
+};
 pub use result::{CheckResult, ResultInterval, RunRecord, Status};
 pub use scope::{AuditType, Monitoring, Period, SampleSizes, Scope};
 

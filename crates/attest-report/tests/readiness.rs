@@ -68,6 +68,7 @@ fn workspace() -> Workspace {
         monitoring: attest_model::Monitoring::default(),
         sampling: attest_model::SampleSizes::default(),
         findings: attest_model::FindingPolicy::default(),
+        notify: Vec::new(),
         organisation: "Example | Ltd".into(),
         scope: Scope {
             audit_type: AuditType::Type2,

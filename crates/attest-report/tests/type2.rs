@@ -77,6 +77,7 @@ fn workspace() -> Workspace {
         monitoring: Monitoring::default(),
         sampling: SampleSizes::default(),
         findings: attest_model::FindingPolicy::default(),
+        notify: Vec::new(),
     }
 }
 

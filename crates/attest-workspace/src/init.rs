@@ -90,6 +90,29 @@ weekly = 5
 daily = 20
 per_event = 25
 continuous = 25
+
+# Notification channels (none by default). Kinds: webhook (generic JSON), slack, teams, email.
+# Secrets are never written here: name the environment variable or file that holds them.
+# Events: finding.opened, finding.fixed, finding.overdue, finding.closed, drift, monitor.failed
+# (default: all). Try every channel with `attest notify test`.
+#
+# [[notify]]
+# name = "security-slack"
+# kind = "slack"
+# url_env = "ATTEST_SLACK_WEBHOOK"        # or url_file = "/etc/attest/slack-webhook"
+# events = ["finding.opened", "finding.fixed", "drift"]
+# min_severity = "high"                   # info (default), low, medium, high, critical
+#
+# [[notify]]
+# name = "soc-mail"
+# kind = "email"
+# smtp_host = "smtp.example.com"
+# smtp_port = 587
+# security = "starttls"                   # starttls (default), tls, none
+# username = "attest"
+# password_env = "ATTEST_SMTP_PASSWORD"   # or password_file = "/etc/attest/smtp-password"
+# from = "Attest <attest@example.com>"
+# to = ["security@example.com"]
 "#
     )
 }

@@ -86,6 +86,8 @@ pub struct Workspace {
     pub sampling: attest_model::SampleSizes,
     /// When failing controls open findings, and their SLAs.
     pub findings: attest_model::FindingPolicy,
+    /// Notification channels (`[[notify]]`), in file order.
+    pub notify: Vec<attest_model::NotifyConfig>,
 }
 
 impl Workspace {

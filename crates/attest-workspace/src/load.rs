@@ -261,6 +261,7 @@ pub fn load(
         monitoring: config.monitoring,
         sampling: config.sampling,
         findings: config.findings,
+        notify: config.notify,
     };
     (workspace, diagnostics)
 }

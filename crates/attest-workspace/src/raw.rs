@@ -38,6 +38,10 @@ pub struct RawConfig {
     /// When failing controls open findings, and how soon findings must be closed.
     #[serde(default)]
     pub findings: RawFindings,
+    /// Notification channels: webhooks (generic JSON, Slack, Teams) and e-mail.
+    #[serde(default)]
+    #[schemars(with = "Vec<RawNotify>")]
+    pub notify: Vec<Spanned<RawNotify>>,
 }
 
 /// When failing controls open findings, and how soon findings must be closed.
@@ -71,6 +75,61 @@ pub struct RawBySeverity {
     /// Info.
     #[schemars(with = "Option<String>")]
     pub info: Option<Spanned<String>>,
+}
+
+/// A notification channel. Webhook kinds take `url_env` or `url_file`; `email` takes the
+/// `smtp_*`, `security`, `username`, `password_*`, `from`, `to` and `ca_file` fields. Secrets
+/// are never written here: only the environment variable or file that holds them.
+#[derive(Debug, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotify {
+    /// Unique name of the channel, e.g. "security-slack".
+    #[schemars(with = "String")]
+    pub name: Option<Spanned<String>>,
+    /// `webhook` (generic JSON), `slack`, `teams` or `email`.
+    #[schemars(with = "attest_model::ChannelKind")]
+    pub kind: Option<Spanned<String>>,
+    /// Events the channel receives (default: all): finding.opened, finding.fixed,
+    /// finding.overdue, finding.closed, drift, monitor.failed.
+    #[schemars(with = "Option<Vec<String>>")]
+    pub events: Option<Spanned<Vec<Spanned<String>>>>,
+    /// The least severe notification the channel receives (default `info`: all).
+    #[schemars(with = "Option<attest_model::Severity>")]
+    pub min_severity: Option<Spanned<String>>,
+    /// Webhook kinds: the environment variable that holds the webhook URL.
+    #[schemars(with = "Option<String>")]
+    pub url_env: Option<Spanned<String>>,
+    /// Webhook kinds: a file that holds the webhook URL (relative to the workspace folder).
+    #[schemars(with = "Option<String>")]
+    pub url_file: Option<Spanned<String>>,
+    /// E-mail: the SMTP server's host name.
+    #[schemars(with = "Option<String>")]
+    pub smtp_host: Option<Spanned<String>>,
+    /// E-mail: the SMTP server's port (default 587 for starttls, 465 for tls, 25 for none).
+    #[schemars(with = "Option<u16>", range(min = 1, max = 65535))]
+    pub smtp_port: Option<Spanned<i64>>,
+    /// E-mail: `starttls` (default), `tls` or `none`.
+    #[schemars(with = "Option<attest_model::SmtpSecurity>")]
+    pub security: Option<Spanned<String>>,
+    /// E-mail: the user name to authenticate with (default: no authentication).
+    #[schemars(with = "Option<String>")]
+    pub username: Option<Spanned<String>>,
+    /// E-mail: the environment variable that holds the SMTP password.
+    #[schemars(with = "Option<String>")]
+    pub password_env: Option<Spanned<String>>,
+    /// E-mail: a file that holds the SMTP password (relative to the workspace folder).
+    #[schemars(with = "Option<String>")]
+    pub password_file: Option<Spanned<String>>,
+    /// E-mail: the sender, e.g. "Attest <attest@example.com>".
+    #[schemars(with = "Option<String>")]
+    pub from: Option<Spanned<String>>,
+    /// E-mail: the recipients.
+    #[schemars(with = "Option<Vec<String>>")]
+    pub to: Option<Spanned<Vec<Spanned<String>>>>,
+    /// E-mail: a PEM file of extra root certificates to trust (a private CA), relative to the
+    /// workspace folder.
+    #[schemars(with = "Option<String>")]
+    pub ca_file: Option<Spanned<String>>,
 }
 
 /// How continuously sources are monitored.

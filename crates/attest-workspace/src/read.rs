@@ -14,8 +14,8 @@ use toml::de::{DeTable, DeValue};
 use crate::raw::{
     RawBySeverity, RawCheck, RawCheckFile, RawConfig, RawControl, RawControlFile,
     RawControlsConfig, RawCriteriaFile, RawCriterion, RawDate, RawEvidence, RawExclusion,
-    RawFamily, RawFindings, RawFix, RawMonitoring, RawOrganisation, RawPeriod, RawSampling,
-    RawScope, RawSettings, RawSource,
+    RawFamily, RawFindings, RawFix, RawMonitoring, RawNotify, RawOrganisation, RawPeriod,
+    RawSampling, RawScope, RawSettings, RawSource,
 };
 use crate::validate::suggest_field;
 
@@ -413,9 +413,14 @@ impl<'a, 'i> Table<'a, 'i> {
 
 /// The id of a table, when it is a string, to name the table in messages.
 fn id_of(table: &Table<'_, '_>) -> Option<String> {
+    text_of(table, "id")
+}
+
+/// The text of field `key` of a table, when it is a string.
+fn text_of(table: &Table<'_, '_>, key: &str) -> Option<String> {
     table
         .entries
-        .get("id")
+        .get(key)
         .and_then(|v| v.get_ref().as_str())
         .map(|s| s.trim().to_owned())
 }
@@ -430,6 +435,7 @@ impl FromTable for RawConfig {
             monitoring: t.optional("monitoring", r).unwrap_or_default(),
             sampling: t.optional("sampling", r).unwrap_or_default(),
             findings: t.optional("findings", r).unwrap_or_default(),
+            notify: t.optional("notify", r).unwrap_or_default(),
         }
     }
 }
@@ -451,6 +457,31 @@ impl FromTable for RawBySeverity {
             medium: t.optional("medium", r),
             low: t.optional("low", r),
             info: t.optional("info", r),
+        }
+    }
+}
+
+impl FromTable for RawNotify {
+    fn from_table(t: &mut Table<'_, '_>, r: &mut Reader<'_>) -> Self {
+        if let Some(name) = text_of(t, "name") {
+            t.rename(format!("channel `{name}`"));
+        }
+        RawNotify {
+            name: t.required("name", r),
+            kind: t.required("kind", r),
+            events: t.optional("events", r),
+            min_severity: t.optional("min_severity", r),
+            url_env: t.optional("url_env", r),
+            url_file: t.optional("url_file", r),
+            smtp_host: t.optional("smtp_host", r),
+            smtp_port: t.optional("smtp_port", r),
+            security: t.optional("security", r),
+            username: t.optional("username", r),
+            password_env: t.optional("password_env", r),
+            password_file: t.optional("password_file", r),
+            from: t.optional("from", r),
+            to: t.optional("to", r),
+            ca_file: t.optional("ca_file", r),
         }
     }
 }
@@ -735,6 +766,7 @@ mod tests {
         assert_same::<RawScope>();
         assert_same::<RawPeriod>();
         assert_same::<RawSource>();
+        assert_same::<RawNotify>();
         assert_same::<RawControlsConfig>();
         assert_same::<RawExclusion>();
         assert_same::<RawControlFile>();

@@ -2,13 +2,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use attest_diagnostics::{Code, Diagnostic, Location, SourceFile};
 use attest_model::{
-    AuditType, Category, CheckMeta, Control, ControlKind, Criterion, EvidenceRequirement, Family,
-    FindingPolicy, Fix, FixKind, Frequency, Monitoring, Period, SampleSizes, Scope, Severity,
-    UnknownVariant,
+    AuditType, Category, ChannelKind, CheckMeta, Control, ControlKind, Criterion,
+    EvidenceRequirement, Family, FindingPolicy, Fix, FixKind, Frequency, Monitoring, NOTIFY_EVENTS,
+    NotifyConfig, NotifyTarget, Period, SampleSizes, Scope, SecretSource, Severity, SmtpConfig,
+    SmtpSecurity, UnknownVariant,
 };
 use jiff::civil::Date;
 use jiff::{SignedDuration, Span, SpanRelativeTo};
@@ -16,7 +18,7 @@ use toml::Spanned;
 
 use crate::raw::{
     RawCheckFile, RawConfig, RawControl, RawControlFile, RawCriteriaFile, RawDate, RawFamily,
-    RawFindings, RawFix, RawMonitoring, RawSampling,
+    RawFindings, RawFix, RawMonitoring, RawNotify, RawSampling,
 };
 use crate::{Exclusion, SOURCE_KINDS, SourceConfig};
 
@@ -29,6 +31,7 @@ pub(crate) struct ValidatedConfig {
     pub(crate) monitoring: Monitoring,
     pub(crate) sampling: SampleSizes,
     pub(crate) findings: FindingPolicy,
+    pub(crate) notify: Vec<NotifyConfig>,
 }
 
 /// Without `attest.toml`: no organisation, the default scope, the live host as source.
@@ -45,6 +48,7 @@ impl Default for ValidatedConfig {
             monitoring: Monitoring::default(),
             sampling: SampleSizes::default(),
             findings: FindingPolicy::default(),
+            notify: Vec::new(),
         }
     }
 }
@@ -977,6 +981,532 @@ fn sampling(
     }
 }
 
+/// The fields of a `[[notify]]` table that only webhook kinds take.
+const WEBHOOK_FIELDS: &[&str] = &["url_env", "url_file"];
+/// The fields of a `[[notify]]` table that only `email` takes.
+const EMAIL_FIELDS: &[&str] = &[
+    "smtp_host",
+    "smtp_port",
+    "security",
+    "username",
+    "password_env",
+    "password_file",
+    "from",
+    "to",
+    "ca_file",
+];
+
+/// Validates the `[[notify]]` channels; a channel with any error is left out.
+fn notify(
+    file: &SourceFile,
+    raw: Vec<Spanned<RawNotify>>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<NotifyConfig> {
+    // Relative secret and certificate files are relative to the workspace folder.
+    let base = file.path.parent().unwrap_or(Path::new(""));
+    let mut seen = Seen::new();
+    let mut out = Vec::new();
+    for table in raw {
+        let span = table.span();
+        let raw = table.into_inner();
+        let errors_before = error_count(diagnostics);
+        // A missing name or kind was reported when the file was read.
+        let name = raw
+            .name
+            .as_ref()
+            .and_then(|v| channel_name(file, v, &mut seen, diagnostics));
+        // Named as written even when the name itself is wrong.
+        let who = raw.name.as_ref().map_or_else(
+            || "a channel without a name".to_owned(),
+            |n| format!("channel `{}`", n.get_ref().trim()),
+        );
+        let kind = raw
+            .kind
+            .as_ref()
+            .and_then(|v| enum_value::<ChannelKind>(file, v, diagnostics));
+        let events = raw
+            .events
+            .as_ref()
+            .map(|e| notify_events(file, &who, e, diagnostics))
+            .unwrap_or_default();
+        let min_severity = match &raw.min_severity {
+            Some(v) => enum_value::<Severity>(file, v, diagnostics),
+            None => Some(Severity::Info),
+        };
+        let channel = ChannelTable {
+            file,
+            base,
+            who: &who,
+            span,
+            raw: &raw,
+        };
+        let target = match (kind, &raw.kind) {
+            (Some(ChannelKind::Email), _) => channel.email(diagnostics).map(NotifyTarget::Email),
+            (Some(kind), Some(kind_value)) => channel
+                .webhook_url(kind, kind_value, diagnostics)
+                .map(|url| match kind {
+                    ChannelKind::Slack => NotifyTarget::Slack(url),
+                    ChannelKind::Teams => NotifyTarget::Teams(url),
+                    _ => NotifyTarget::Webhook(url),
+                }),
+            _ => None,
+        };
+        if error_count(diagnostics) > errors_before {
+            continue;
+        }
+        let (Some(name), Some(min_severity), Some(target)) = (name, min_severity, target) else {
+            continue;
+        };
+        out.push(NotifyConfig {
+            name,
+            events,
+            min_severity,
+            target,
+        });
+    }
+    out
+}
+
+fn error_count(diagnostics: &[Diagnostic]) -> usize {
+    diagnostics.iter().filter(|d| d.is_error()).count()
+}
+
+/// A channel name that is well formed and new.
+fn channel_name(
+    file: &SourceFile,
+    value: &Spanned<String>,
+    seen: &mut Seen,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<String> {
+    let name = value.get_ref().trim().to_owned();
+    let well_formed = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !well_formed {
+        diagnostics.push(
+            Diagnostic::error(Code::InvalidValue, format!("invalid channel name `{name}`"))
+                .at(file, value.span())
+                .with_help(
+                    "a channel name is letters, digits, `-`, `_` and `.`, e.g. `security-slack`",
+                ),
+        );
+        return None;
+    }
+    first_definition(
+        file,
+        value,
+        &name,
+        ("notification channel", Code::InvalidValue),
+        seen,
+        diagnostics,
+    )
+    .then_some(name)
+}
+
+/// The known events of a channel's `events` list; a diagnostic for each unknown one.
+fn notify_events(
+    file: &SourceFile,
+    who: &str,
+    events: &Spanned<Vec<Spanned<String>>>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for event in events.get_ref() {
+        let name = event.get_ref().trim();
+        if !NOTIFY_EVENTS.contains(&name) {
+            let help = suggest(name, NOTIFY_EVENTS.iter().copied()).map_or_else(
+                || format!("the events are: {}", NOTIFY_EVENTS.join(", ")),
+                |s| {
+                    format!(
+                        "did you mean `{s}`? the events are: {}",
+                        NOTIFY_EVENTS.join(", ")
+                    )
+                },
+            );
+            diagnostics.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    format!("{who} names unknown event `{name}`"),
+                )
+                .at(file, event.span())
+                .with_label("not an event")
+                .with_help(help),
+            );
+        } else if !out.iter().any(|e| e == name) {
+            out.push(name.to_owned());
+        }
+    }
+    if events.get_ref().is_empty() {
+        diagnostics.push(
+            Diagnostic::warning(
+                Code::InvalidValue,
+                format!("{who} lists no event, so it receives nothing"),
+            )
+            .at(file, events.span())
+            .with_help("leave `events` out to receive every event"),
+        );
+    }
+    out
+}
+
+/// One `[[notify]]` table being validated.
+struct ChannelTable<'a> {
+    file: &'a SourceFile,
+    /// The folder relative paths are relative to.
+    base: &'a Path,
+    /// How messages name the channel.
+    who: &'a str,
+    /// The table, for diagnostics about missing fields.
+    span: Range<usize>,
+    raw: &'a RawNotify,
+}
+
+impl ChannelTable<'_> {
+    /// The fields that are set, with where their values are.
+    fn present(&self) -> Vec<(&'static str, Range<usize>)> {
+        fn at<T>(v: Option<&Spanned<T>>) -> Option<Range<usize>> {
+            v.map(Spanned::span)
+        }
+        let r = self.raw;
+        [
+            ("url_env", at(r.url_env.as_ref())),
+            ("url_file", at(r.url_file.as_ref())),
+            ("smtp_host", at(r.smtp_host.as_ref())),
+            ("smtp_port", at(r.smtp_port.as_ref())),
+            ("security", at(r.security.as_ref())),
+            ("username", at(r.username.as_ref())),
+            ("password_env", at(r.password_env.as_ref())),
+            ("password_file", at(r.password_file.as_ref())),
+            ("from", at(r.from.as_ref())),
+            ("to", at(r.to.as_ref())),
+            ("ca_file", at(r.ca_file.as_ref())),
+        ]
+        .into_iter()
+        .filter_map(|(key, span)| Some((key, span?)))
+        .collect()
+    }
+
+    /// An error for each set field in `foreign`, which a `kind` channel does not take.
+    fn reject_fields(
+        &self,
+        kind: ChannelKind,
+        foreign: &[&str],
+        own: &[&str],
+        diagnostics: &mut Vec<Diagnostic>,
+    ) {
+        for (key, span) in self.present() {
+            if foreign.contains(&key) {
+                diagnostics.push(
+                    Diagnostic::error(
+                        Code::Schema,
+                        format!("`{key}` does not apply to {} (kind `{kind}`)", self.who),
+                    )
+                    .at(self.file, span)
+                    .with_label("not a field of this kind")
+                    .with_help(format!(
+                        "kind `{kind}` takes: name, kind, events, min_severity, {}",
+                        own.join(", ")
+                    )),
+                );
+            }
+        }
+    }
+
+    /// A secret given as `<what>_env` or `<what>_file`: `None` when neither is given (the
+    /// caller decides whether that is an error) or when it is malformed (a diagnostic).
+    fn secret(
+        &self,
+        (env_key, env): (&str, Option<&Spanned<String>>),
+        (file_key, path): (&str, Option<&Spanned<String>>),
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Option<SecretSource> {
+        match (env, path) {
+            (Some(_), Some(path)) => {
+                diagnostics.push(
+                    Diagnostic::error(
+                        Code::Schema,
+                        format!("{} gives both `{env_key}` and `{file_key}`", self.who),
+                    )
+                    .at(self.file, path.span())
+                    .with_help(format!("keep one of `{env_key}` and `{file_key}`")),
+                );
+                None
+            }
+            (Some(var), None) => {
+                let name = var.get_ref().trim();
+                let mut chars = name.chars();
+                let valid = chars
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                    && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+                if valid {
+                    Some(SecretSource::Env(name.to_owned()))
+                } else {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            Code::InvalidValue,
+                            format!("`{env_key}` of {} is not an environment variable name", self.who),
+                        )
+                        .at(self.file, var.span())
+                        .with_help("name the variable that holds the secret, e.g. ATTEST_SLACK_WEBHOOK; never the secret itself"),
+                    );
+                    None
+                }
+            }
+            (None, Some(path)) => self
+                .path(file_key, path, diagnostics)
+                .map(SecretSource::File),
+            (None, None) => None,
+        }
+    }
+
+    /// A file path, relative to the workspace folder unless absolute.
+    fn path(
+        &self,
+        key: &str,
+        value: &Spanned<String>,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Option<PathBuf> {
+        let text = value.get_ref().trim();
+        if text.is_empty() {
+            diagnostics.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    format!("`{key}` of {} is empty", self.who),
+                )
+                .at(self.file, value.span()),
+            );
+            return None;
+        }
+        Some(self.base.join(text))
+    }
+
+    fn webhook_url(
+        &self,
+        kind: ChannelKind,
+        kind_value: &Spanned<String>,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Option<SecretSource> {
+        self.reject_fields(kind, EMAIL_FIELDS, WEBHOOK_FIELDS, diagnostics);
+        let r = self.raw;
+        let url = self.secret(
+            ("url_env", r.url_env.as_ref()),
+            ("url_file", r.url_file.as_ref()),
+            diagnostics,
+        );
+        if r.url_env.is_none() && r.url_file.is_none() {
+            diagnostics.push(
+                Diagnostic::error(
+                    Code::Schema,
+                    format!("{} needs `url_env` or `url_file`", self.who),
+                )
+                .at(self.file, kind_value.span())
+                .with_label("a webhook needs its URL")
+                .with_help("name the environment variable or file that holds the webhook URL, e.g. url_env = \"ATTEST_SLACK_WEBHOOK\""),
+            );
+        }
+        url
+    }
+
+    fn email(&self, diagnostics: &mut Vec<Diagnostic>) -> Option<SmtpConfig> {
+        self.reject_fields(
+            ChannelKind::Email,
+            WEBHOOK_FIELDS,
+            EMAIL_FIELDS,
+            diagnostics,
+        );
+        let (file, who, r) = (self.file, self.who, self.raw);
+        let missing: Vec<&str> = [
+            ("smtp_host", r.smtp_host.is_none()),
+            ("from", r.from.is_none()),
+            ("to", r.to.is_none()),
+        ]
+        .into_iter()
+        .filter_map(|(key, missing)| missing.then_some(key))
+        .collect();
+        if !missing.is_empty() {
+            let keys: Vec<String> = missing.iter().map(|k| format!("`{k}`")).collect();
+            let keys = keys.join(", ");
+            let noun = if missing.len() == 1 {
+                "field"
+            } else {
+                "fields"
+            };
+            diagnostics.push(
+                Diagnostic::error(Code::Schema, format!("missing {noun} {keys} in {who}"))
+                    .at(file, self.span.clone())
+                    .with_label("an `email` channel needs these")
+                    .with_help(format!("add {keys} to {who}")),
+            );
+        }
+        let host = r.smtp_host.as_ref().and_then(|host| {
+            let text = host.get_ref().trim();
+            if text.is_empty() || text.contains(|c: char| c.is_whitespace() || c == '/') {
+                diagnostics.push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        format!("invalid `smtp_host` in {who}: `{text}`"),
+                    )
+                    .at(file, host.span())
+                    .with_help("write the server's host name, e.g. \"smtp.example.com\""),
+                );
+                None
+            } else {
+                Some(text.to_owned())
+            }
+        });
+        let security = match &r.security {
+            Some(v) => enum_value::<SmtpSecurity>(file, v, diagnostics),
+            None => Some(SmtpSecurity::Starttls),
+        };
+        let port = match &r.smtp_port {
+            Some(value) => {
+                if let Ok(port @ 1..) = u16::try_from(*value.get_ref()) {
+                    Some(port)
+                } else {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            Code::InvalidValue,
+                            format!("invalid `smtp_port` in {who}: {}", value.get_ref()),
+                        )
+                        .at(file, value.span())
+                        .with_help("a port is a whole number from 1 to 65535, e.g. 587"),
+                    );
+                    None
+                }
+            }
+            None => security.map(SmtpSecurity::default_port),
+        };
+        let password = self.secret(
+            ("password_env", r.password_env.as_ref()),
+            ("password_file", r.password_file.as_ref()),
+            diagnostics,
+        );
+        let has_password = r.password_env.is_some() || r.password_file.is_some();
+        match (&r.username, has_password) {
+            (Some(user), false) => diagnostics.push(
+                Diagnostic::error(
+                    Code::Schema,
+                    format!("{who} gives `username` but no password"),
+                )
+                .at(file, user.span())
+                .with_help("add `password_env` or `password_file`, or remove `username` to send without authentication"),
+            ),
+            (None, true) => {
+                let span = r
+                    .password_env
+                    .as_ref()
+                    .or(r.password_file.as_ref())
+                    .map_or_else(|| self.span.clone(), Spanned::span);
+                diagnostics.push(
+                    Diagnostic::error(
+                        Code::Schema,
+                        format!("{who} gives a password but no `username`"),
+                    )
+                    .at(file, span)
+                    .with_help("add the user name to authenticate with, e.g. username = \"attest\""),
+                );
+            }
+            _ => {}
+        }
+        if security == Some(SmtpSecurity::None)
+            && has_password
+            && let Some(value) = &r.security
+        {
+            diagnostics.push(
+                Diagnostic::warning(
+                    Code::InvalidValue,
+                    format!("{who} would send its SMTP password without encryption"),
+                )
+                .at(file, value.span())
+                .with_help(
+                    "use security = \"starttls\" or \"tls\" unless the server is on this host",
+                ),
+            );
+        }
+        let username = r.username.as_ref().and_then(|user| {
+            let text = user.get_ref().trim();
+            if text.is_empty() {
+                diagnostics.push(
+                    Diagnostic::error(Code::InvalidValue, format!("`username` of {who} is empty"))
+                        .at(file, user.span()),
+                );
+                None
+            } else {
+                Some(text.to_owned())
+            }
+        });
+        let from = r
+            .from
+            .as_ref()
+            .and_then(|from| self.mailbox("from", from, diagnostics));
+        let to = r.to.as_ref().map(|to| {
+            if to.get_ref().is_empty() {
+                diagnostics.push(
+                    Diagnostic::error(Code::InvalidValue, format!("{who} has no recipient"))
+                        .at(file, to.span())
+                        .with_help(
+                            "list at least one address, e.g. to = [\"security@example.com\"]",
+                        ),
+                );
+            }
+            to.get_ref()
+                .iter()
+                .filter_map(|address| self.mailbox("to", address, diagnostics))
+                .collect::<Vec<_>>()
+        });
+        let ca_file = r
+            .ca_file
+            .as_ref()
+            .map(|path| self.path("ca_file", path, diagnostics));
+        Some(SmtpConfig {
+            host: host?,
+            port: port?,
+            security: security?,
+            username,
+            password,
+            from: from?,
+            to: to?,
+            ca_file: match ca_file {
+                Some(path) => Some(path?),
+                None => None,
+            },
+        })
+    }
+
+    /// A mailbox such as `security@example.com` or `Attest <attest@example.com>`; the full
+    /// syntax is checked when a message is built.
+    fn mailbox(
+        &self,
+        key: &str,
+        value: &Spanned<String>,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Option<String> {
+        let text = value.get_ref().trim();
+        let address = match (text.rfind('<'), text.strip_suffix('>')) {
+            (Some(open), Some(inner)) => inner.get(open.saturating_add(1)..).unwrap_or_default(),
+            _ => text,
+        };
+        let valid = address.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+        }) && !address.contains(char::is_whitespace);
+        if valid {
+            Some(text.to_owned())
+        } else {
+            diagnostics.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    format!("invalid e-mail address in `{key}` of {}: `{text}`", self.who),
+                )
+                .at(self.file, value.span())
+                .with_help("write an address, e.g. \"security@example.com\" or \"Attest <attest@example.com>\""),
+            );
+            None
+        }
+    }
+}
+
 pub(crate) fn config(
     file: &SourceFile,
     raw: RawConfig,
@@ -1088,10 +1618,12 @@ pub(crate) fn config(
     let monitoring = monitoring(file, &raw.monitoring, diagnostics);
     let sampling = sampling(file, &raw.sampling, diagnostics);
     let findings = finding_policy(file, &raw.findings, diagnostics);
+    let notify = notify(file, raw.notify, diagnostics);
     ValidatedConfig {
         monitoring,
         sampling,
         findings,
+        notify,
         organisation: raw
             .organisation
             .and_then(|o| o.name)

@@ -12,7 +12,10 @@
 use std::fmt::Write as _;
 
 use attest_diagnostics::{Code, Diagnostic, SourceFile};
-use attest_model::{AuditType, Category, ControlKind, Frequency, Severity};
+use attest_model::{
+    AuditType, Category, ControlKind, Frequency, NotifyTarget, SecretSource, Severity, SmtpConfig,
+    SmtpSecurity,
+};
 use attest_workspace::{LayerFiles, load};
 use proptest::prelude::*;
 
@@ -968,4 +971,276 @@ proptest! {
             prop_assert_eq!(ws.control(&id).is_some(), !touched, "{}", id);
         }
     }
+}
+
+#[test]
+fn notification_channels_are_validated_with_their_defaults() {
+    let config = r#"[organisation]
+name = "Acme"
+
+[[notify]]
+name = "security-slack"
+kind = "slack"
+url_env = "ATTEST_SLACK_WEBHOOK"
+events = ["finding.opened", "drift", "finding.opened"]
+min_severity = "high"
+
+[[notify]]
+name = "siem"
+kind = "webhook"
+url_file = "secrets/siem-url"
+
+[[notify]]
+name = "soc-mail"
+kind = "email"
+smtp_host = "smtp.example.com"
+username = "attest"
+password_file = "/etc/attest/smtp-password"
+from = "Attest <attest@example.com>"
+to = ["security@example.com"]
+
+[[notify]]
+name = "relay"
+kind = "email"
+smtp_host = "localhost"
+security = "tls"
+from = "attest@example.com"
+to = ["Ops <ops@example.com>"]
+ca_file = "ca.pem"
+"#;
+    let files = user(&[("ws/attest.toml", config)]);
+    let (ws, diagnostics) = load(&builtin(), Some((std::path::Path::new("ws"), &files)));
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let names: Vec<&str> = ws.notify.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["security-slack", "siem", "soc-mail", "relay"]);
+    let slack = &ws.notify[0];
+    assert_eq!(slack.events, ["finding.opened", "drift"]);
+    assert_eq!(slack.min_severity, Severity::High);
+    assert_eq!(
+        slack.target,
+        NotifyTarget::Slack(SecretSource::Env("ATTEST_SLACK_WEBHOOK".into()))
+    );
+    let siem = &ws.notify[1];
+    assert!(siem.events.is_empty(), "no list: every event");
+    assert_eq!(siem.min_severity, Severity::Info);
+    assert_eq!(
+        siem.target,
+        NotifyTarget::Webhook(SecretSource::File("ws/secrets/siem-url".into()))
+    );
+    assert_eq!(
+        ws.notify[2].target,
+        NotifyTarget::Email(SmtpConfig {
+            host: "smtp.example.com".into(),
+            port: 587,
+            security: SmtpSecurity::Starttls,
+            username: Some("attest".into()),
+            password: Some(SecretSource::File("/etc/attest/smtp-password".into())),
+            from: "Attest <attest@example.com>".into(),
+            to: vec!["security@example.com".into()],
+            ca_file: None,
+        })
+    );
+    let NotifyTarget::Email(relay) = &ws.notify[3].target else {
+        panic!("an e-mail channel")
+    };
+    assert_eq!((relay.port, relay.security), (465, SmtpSecurity::Tls));
+    assert_eq!(
+        relay.ca_file.as_deref(),
+        Some(std::path::Path::new("ws/ca.pem"))
+    );
+}
+
+#[test]
+fn every_mistake_in_a_notification_channel_is_reported() {
+    let config = r#"[organisation]
+name = "Acme"
+
+[[notify]]
+name = "chat"
+kind = "slak"
+
+[[notify]]
+name = "slack"
+kind = "slack"
+events = ["finding.openned", "drift"]
+min_severity = "urgent"
+smtp_host = "smtp.example.com"
+
+[[notify]]
+name = "teams"
+kind = "teams"
+url_env = "TEAMS_URL"
+url_file = "teams-url"
+
+[[notify]]
+name = "slack"
+kind = "webhook"
+url_env = "https://hooks.example.com/T0/B0/secret"
+
+[[notify]]
+name = "mail one"
+kind = "email"
+username = "attest"
+to = []
+url_env = "X"
+
+[[notify]]
+name = "mail"
+kind = "email"
+smtp_host = "smtp.example.com"
+smtp_port = 70000
+security = "none"
+password_env = "SMTP_PASSWORD"
+from = "attest"
+to = ["security@example.com", "nobody"]
+events = []
+"#;
+    let files = user(&[("ws/attest.toml", config)]);
+    let (ws, diagnostics) = load(&builtin(), Some((std::path::Path::new("ws"), &files)));
+    assert_eq!(
+        found(&diagnostics),
+        vec![
+            (
+                Code::InvalidValue,
+                "ws/attest.toml:6:8".into(),
+                "invalid channel kind: `slak`"
+            ),
+            (
+                Code::InvalidValue,
+                "ws/attest.toml:11:11".into(),
+                "channel `slack` names unknown event `finding.openned`"
+            ),
+            (
+                Code::InvalidValue,
+                "ws/attest.toml:12:16".into(),
+                "invalid severity: `urgent`"
+            ),
+            (
+                Code::Schema,
+                "ws/attest.toml:13:13".into(),
+                "`smtp_host` does not apply to channel `slack` (kind `slack`)"
+            ),
+            (
+                Code::Schema,
+                "ws/attest.toml:10:8".into(),
+                "channel `slack` needs `url_env` or `url_file`"
+            ),
+            (
+                Code::Schema,
+                "ws/attest.toml:19:12".into(),
+                "channel `teams` gives both `url_env` and `url_file`"
+            ),
+            (
+                Code::InvalidValue,
+                "ws/attest.toml:22:8".into(),
+                "notification channel `slack` is defined twice"
+            ),
+            (
+                Code::InvalidValue,
+                "ws/attest.toml:24:11".into(),
+                "`url_env` of channel `slack` is not an environment variable name"
+            ),
+            (
+                Code::InvalidValue,
+                "ws/attest.toml:27:8".into(),
+                "invalid channel name `mail one`"
+            ),
+            (
+                Code::Schema,
+                "ws/attest.toml:31:11".into(),
+                "`url_env` does not apply to channel `mail one` (kind `email`)"
+            ),
+            (
+                Code::Schema,
+                "ws/attest.toml:26:1".into(),
+                "missing fields `smtp_host`, `from` in channel `mail one`"
+            ),
+            (
+                Code::Schema,
+                "ws/attest.toml:29:12".into(),
+                "channel `mail one` gives `username` but no password"
+            ),
+            (
+                Code::InvalidValue,
+                "ws/attest.toml:30:6".into(),
+                "channel `mail one` has no recipient"
+            ),
+            (
+                Code::InvalidValue,
+                "ws/attest.toml:42:10".into(),
+                "channel `mail` lists no event, so it receives nothing"
+            ),
+            (
+                Code::InvalidValue,
+                "ws/attest.toml:37:13".into(),
+                "invalid `smtp_port` in channel `mail`: 70000"
+            ),
+            (
+                Code::Schema,
+                "ws/attest.toml:39:16".into(),
+                "channel `mail` gives a password but no `username`"
+            ),
+            (
+                Code::InvalidValue,
+                "ws/attest.toml:38:12".into(),
+                "channel `mail` would send its SMTP password without encryption"
+            ),
+            (
+                Code::InvalidValue,
+                "ws/attest.toml:40:8".into(),
+                "invalid e-mail address in `from` of channel `mail`: `attest`"
+            ),
+            (
+                Code::InvalidValue,
+                "ws/attest.toml:41:31".into(),
+                "invalid e-mail address in `to` of channel `mail`: `nobody`"
+            ),
+        ]
+    );
+    let help = |i: usize| diagnostics[i].help.as_deref().unwrap();
+    assert_eq!(help(0), "use one of: webhook, slack, teams, email");
+    assert_eq!(
+        help(1),
+        "did you mean `finding.opened`? the events are: finding.opened, finding.fixed, finding.overdue, finding.closed, drift, monitor.failed"
+    );
+    assert_eq!(
+        help(3),
+        "kind `slack` takes: name, kind, events, min_severity, url_env, url_file"
+    );
+    assert!(!diagnostics[13].is_error() && !diagnostics[16].is_error());
+    // The secret-looking value is not repeated in the message.
+    assert!(
+        diagnostics
+            .iter()
+            .all(|d| !d.message.contains("hooks.example.com"))
+    );
+    assert!(
+        ws.notify.is_empty(),
+        "every channel has an error: {:?}",
+        ws.notify
+    );
+}
+
+#[test]
+fn the_commented_notification_examples_of_init_are_valid() {
+    let template = attest_workspace::render_config_template("Acme", jiff::civil::date(2026, 1, 1));
+    let start = template
+        .find("# [[notify]]")
+        .expect("the template shows channels");
+    let uncommented: String = template[start..]
+        .lines()
+        .map(|line| line.strip_prefix("# ").unwrap_or(line))
+        .filter(|line| *line != "#")
+        .collect::<Vec<_>>()
+        .join("\n");
+    let config = format!("{}{uncommented}\n", &template[..start]);
+    let files = user(&[("ws/attest.toml", &config)]);
+    let (ws, diagnostics) = load(&builtin(), Some((std::path::Path::new("ws"), &files)));
+    assert!(diagnostics.is_empty(), "{diagnostics:?}\n{config}");
+    let names: Vec<&str> = ws.notify.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["security-slack", "soc-mail"]);
+    // As written, a fresh workspace has no channel.
+    let files = user(&[("ws/attest.toml", &template)]);
+    let (ws, _) = load(&builtin(), Some((std::path::Path::new("ws"), &files)));
+    assert!(ws.notify.is_empty());
 }

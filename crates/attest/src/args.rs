@@ -106,6 +106,9 @@ pub(crate) enum Command {
     Simulate(SimulateCommand),
     /// Show the fix of a host check as a new drop-in file (a diff), and with --apply write it
     Remediate(crate::commands::remediate::RemediateArgs),
+    /// Notification channels: send a test notification to each
+    #[command(subcommand)]
+    Notify(crate::commands::notify::NotifyCommand),
     /// Print a shell completion script
     Completions(CompletionsArgs),
 }

@@ -97,11 +97,43 @@ pub(crate) fn run(global: &GlobalArgs, command: &FindingsCommand) -> anyhow::Res
             }
             Ok(ExitStatus::Success)
         }
-        FindingsCommand::Open(args) => open(&store, &workspace, args, now),
+        FindingsCommand::Open(args) => {
+            let finding = open(&store, &workspace, args, now)?;
+            announce(global, &finding, "finding.opened", "opened");
+            Ok(ExitStatus::Success)
+        }
         FindingsCommand::Update(args) => update(&store, args, now),
-        FindingsCommand::Close(args) => close(&store, &workspace, args, now),
+        FindingsCommand::Close(args) => {
+            let finding = close(&store, &workspace, args, now)?;
+            announce(global, &finding, "finding.closed", "closed");
+            Ok(ExitStatus::Success)
+        }
         FindingsCommand::AcceptRisk(args) => accept_risk(&store, args, now),
     }
+}
+
+/// Tells the notification channels that want it.
+fn announce(global: &GlobalArgs, finding: &Finding, kind: &'static str, verb: &str) {
+    crate::commands::notify_hook::send(
+        global,
+        &[crate::commands::monitor::Event {
+            kind,
+            title: format!("Finding {} {verb}: {}", finding.id, finding.title),
+            summary: format!(
+                "{} ({} severity, owner {}){}",
+                finding.title,
+                finding.severity,
+                finding.owner,
+                finding
+                    .corrective_action
+                    .as_deref()
+                    .map(|a| format!("; corrective action: {a}"))
+                    .unwrap_or_default()
+            ),
+            severity: finding.severity,
+            details: serde_json::json!({ "finding": finding.id, "controls": finding.controls, "status": finding.status }),
+        }],
+    );
 }
 
 fn find(store: &dyn attest_store::Store, id: i64) -> anyhow::Result<Finding> {
@@ -228,7 +260,7 @@ fn open(
     workspace: &Workspace,
     args: &FindingOpenArgs,
     now: Timestamp,
-) -> anyhow::Result<ExitStatus> {
+) -> anyhow::Result<Finding> {
     let mut controls = Vec::new();
     for id in &args.controls {
         controls.push(workspace.control(id).ok_or_else(|| {
@@ -288,8 +320,7 @@ fn open(
         &user(args.by.as_ref()),
         args.note.as_deref(),
         now,
-    )?;
-    Ok(ExitStatus::Success)
+    )
 }
 
 fn active(finding: &Finding) -> anyhow::Result<()> {
@@ -346,7 +377,7 @@ fn close(
     workspace: &Workspace,
     args: &FindingCloseArgs,
     now: Timestamp,
-) -> anyhow::Result<ExitStatus> {
+) -> anyhow::Result<Finding> {
     let mut finding = find(store, args.id)?;
     active(&finding)?;
     if args.root_cause.trim().is_empty() || args.corrective_action.trim().is_empty() {
@@ -384,8 +415,7 @@ fn close(
         &user(args.by.as_ref()),
         args.note.as_deref(),
         now,
-    )?;
-    Ok(ExitStatus::Success)
+    )
 }
 
 fn accept_risk(

@@ -9,6 +9,7 @@ mod evidence;
 mod findings;
 mod init;
 mod monitor;
+pub(crate) mod notify;
 mod notify_hook;
 mod package;
 pub(crate) mod remediate;
@@ -45,6 +46,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Export(command) => package::export(global, &command),
         Command::Simulate(command) => simulate::run(global, &command),
         Command::Remediate(args) => remediate::run(global, &args),
+        Command::Notify(command) => notify::run(global, &command),
         Command::Completions(args) => completions(&args),
     }
 }

@@ -216,9 +216,7 @@ fn load_snapshot(path: &Path) -> Option<Snapshot> {
 }
 
 fn save_snapshot(path: &Path, snapshot: &Snapshot) -> anyhow::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs_err::create_dir_all(dir)?;
-    crate::commands::report::write_atomically(path, serde_json::to_string(snapshot)?.as_bytes())
+    save_json(path, snapshot)
 }
 
 /// Something that happened in a run worth telling people about.
@@ -349,7 +347,54 @@ fn run_once(
         }
         save_snapshot(&path, &now)?;
     }
+    events.extend(newly_overdue(global, store_path)?);
     Ok(events)
+}
+
+/// Findings that became overdue since the last run: each is announced once.
+fn newly_overdue(global: &GlobalArgs, store_path: &Path) -> anyhow::Result<Vec<Event>> {
+    let workspace = load_workspace(global)?;
+    let store = open_store(global, &workspace)?;
+    let now = Timestamp::now();
+    let path = store_path.join("monitor").join("overdue-notified.json");
+    let mut notified: BTreeSet<i64> = fs_err::read_to_string(&path)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default();
+    let overdue: Vec<Finding> = store
+        .findings()?
+        .into_iter()
+        .filter(|f| f.is_overdue(now))
+        .collect();
+    let mut events = Vec::new();
+    for finding in &overdue {
+        if notified.insert(finding.id) {
+            events.push(Event {
+                kind: "finding.overdue",
+                title: format!("Finding {} is overdue: {}", finding.id, finding.title),
+                summary: format!(
+                    "{} ({} severity, owner {}) was due {} and is still {}",
+                    finding.title,
+                    finding.severity,
+                    finding.owner,
+                    finding.due_at.strftime("%Y-%m-%d"),
+                    finding.status
+                ),
+                severity: finding.severity,
+                details: serde_json::json!({ "finding": finding.id, "controls": finding.controls }),
+            });
+        }
+    }
+    // Forget findings no longer overdue, so a finding overdue again is announced again.
+    notified.retain(|id| overdue.iter().any(|f| f.id == *id));
+    save_json(&path, &notified)?;
+    Ok(events)
+}
+
+fn save_json<T: serde::Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs_err::create_dir_all(dir)?;
+    crate::commands::report::write_atomically(path, serde_json::to_string(value)?.as_bytes())
 }
 
 /// The roots to scan: `--root`, else every enabled host source of the workspace.

@@ -14,6 +14,7 @@ mod evidence;
 mod findings;
 mod history;
 mod monitor;
+mod notify;
 mod remediate;
 mod report;
 mod scan;

@@ -207,3 +207,112 @@ fn drift_between_runs_is_recorded_and_reported() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn the_monitor_notifies_findings_drift_and_overdue_findings_and_records_each_delivery() {
+    use attest_notify::testing::WebhookServer;
+    let server = WebhookServer::start(&[]).unwrap();
+    let sandbox = Sandbox::with_workspace();
+    let mut config = fs_err::read_to_string(sandbox.path().join("attest.toml")).unwrap();
+    config.push_str(
+        "\n[[notify]]\nname = \"soc\"\nkind = \"webhook\"\nurl_env = \"ATTEST_TEST_HOOK\"\nmin_severity = \"high\"\n",
+    );
+    sandbox.write("attest.toml", &config);
+    let secret = server.url("/hooks/SECRETtoken1234567");
+    let root = fixture_root(&sandbox, "weak", &[]);
+    let root_arg = root.to_str().unwrap();
+    let once = || {
+        let output = sandbox
+            .attest(&["monitor", "--once", "--root", root_arg])
+            .env("ATTEST_TEST_HOOK", &secret)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert!(
+            !stderr(&output).contains("SECRETtoken"),
+            "the webhook URL was printed"
+        );
+        stderr(&output)
+    };
+    let first = once();
+    assert!(
+        first.contains("notified soc of finding.opened: delivered"),
+        "{first}"
+    );
+    // A manual finding already past its due date is announced once.
+    let controls = sandbox.json(&["controls", "list", "--format", "json"]);
+    sandbox
+        .attest(&[
+            "findings",
+            "open",
+            "--title",
+            "late review",
+            "--control",
+            controls[0]["id"].as_str().unwrap(),
+            "--severity",
+            "high",
+            "--due",
+            "2026-01-01",
+        ])
+        .assert()
+        .success();
+    let passwd = root.join("etc/passwd");
+    let mut text = fs_err::read_to_string(&passwd).unwrap();
+    text.push_str("backdoor:x:0:0::/root:/bin/bash\n");
+    fs_err::write(&passwd, text).unwrap();
+    let second = once();
+    assert!(
+        second.contains("notified soc of drift: delivered"),
+        "{second}"
+    );
+    assert!(
+        second.contains("notified soc of finding.overdue: delivered"),
+        "{second}"
+    );
+    let third = once();
+    assert!(
+        !third.contains("finding.overdue"),
+        "announced once: {third}"
+    );
+    let bodies: Vec<serde_json::Value> = server
+        .requests()
+        .iter()
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect();
+    let events: Vec<&str> = bodies
+        .iter()
+        .map(|b| b["event"].as_str().unwrap())
+        .collect();
+    assert!(
+        events.contains(&"finding.opened") && events.contains(&"drift"),
+        "{events:?}"
+    );
+    assert!(
+        bodies
+            .iter()
+            .all(|b| b["severity"] == "high" || b["severity"] == "critical")
+    );
+    // Every delivery is in the ledger, without the secret.
+    let db = rusqlite::Connection::open(sandbox.path().join(".attest/attest.db")).unwrap();
+    let payloads: Vec<String> = db
+        .prepare("SELECT l.payload FROM ledger l JOIN ledger_kinds k ON k.id = l.kind_id WHERE k.name = 'notification.delivered'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(payloads.len(), server.requests().len());
+    assert!(
+        payloads
+            .iter()
+            .all(|p| !p.contains("SECRETtoken") && p.contains("127.0.0.1"))
+    );
+    assert!(
+        sandbox
+            .attest(&["verify"])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+}
