@@ -148,14 +148,7 @@ fn a_failure_opens_a_finding_the_fix_resolves_it_and_closing_records_the_trail()
     let show = sandbox.attest(&["findings", "show", &id]).output().unwrap();
     let text = String::from_utf8(show.stdout).unwrap();
     assert_contains_all(&text, &["opened", "fixed", "closed", "by attest", "by zoë"]);
-    assert!(
-        sandbox
-            .attest(&["verify"])
-            .output()
-            .unwrap()
-            .status
-            .success()
-    );
+    sandbox.assert_verifies();
     // The Type 2 report shows the exception with its finding and the remediation trail.
     let today = jiff::Zoned::now()
         .with_time_zone(jiff::tz::TimeZone::UTC)

@@ -83,6 +83,12 @@ impl Sandbox {
         serde_json::from_slice(&output.stdout).unwrap()
     }
 
+    /// Runs `attest verify` on the sandbox's store and expects it intact.
+    pub(crate) fn assert_verifies(&self) {
+        let output = self.attest(&["verify"]).output().unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+    }
+
     pub(crate) fn write(&self, rel: &str, content: &str) -> PathBuf {
         let path = self.path().join(rel);
         fs_err::create_dir_all(path.parent().unwrap()).unwrap();

@@ -109,14 +109,7 @@ fn the_monitor_runs_on_its_schedule_and_stops_cleanly_on_sigterm() {
     assert!(status.success(), "{status:?}");
     let runs = runs_in_store(&sandbox);
     assert!(runs.contains(&third));
-    assert!(
-        sandbox
-            .attest(&["verify"])
-            .output()
-            .unwrap()
-            .status
-            .success()
-    );
+    sandbox.assert_verifies();
     // Once stopped, the lock is free again.
     sandbox
         .attest(&["monitor", "--once", "--root", root.to_str().unwrap()])
@@ -307,12 +300,5 @@ fn the_monitor_notifies_findings_drift_and_overdue_findings_and_records_each_del
             .iter()
             .all(|p| !p.contains("SECRETtoken") && p.contains("127.0.0.1"))
     );
-    assert!(
-        sandbox
-            .attest(&["verify"])
-            .output()
-            .unwrap()
-            .status
-            .success()
-    );
+    sandbox.assert_verifies();
 }
