@@ -458,16 +458,6 @@ impl<'k> Verifier<'k> {
         }
     }
 
-    /// The number the next entry must carry.
-    pub fn expected_seq(&self) -> u64 {
-        self.expected
-    }
-
-    /// The hash of the last entry pushed (the anchor before the first).
-    pub fn head(&self) -> Hash {
-        self.prev
-    }
-
     /// Checks the next entry and returns its hash.
     pub fn push(&mut self, entry: &Entry) -> Result<Hash, Broken> {
         if entry.seq == self.expected && entry.prev != self.prev {

@@ -1244,3 +1244,69 @@ fn the_commented_notification_examples_of_init_are_valid() {
     let (ws, _) = load(&builtin(), Some((std::path::Path::new("ws"), &files)));
     assert!(ws.notify.is_empty());
 }
+
+#[test]
+fn monitoring_sampling_and_finding_settings_are_read_and_every_mistake_reported() {
+    let good = r#"[organisation]
+name = "Acme"
+
+[monitoring]
+interval = "15m"
+schedule = "*/15 * * * *"
+
+[sampling]
+daily = 25
+
+[findings]
+grace = { medium = "4h" }
+sla = { critical = "3d" }
+"#;
+    let files = user(&[("ws/attest.toml", good)]);
+    let (ws, diagnostics) = load(&builtin(), Some((std::path::Path::new("ws"), &files)));
+    assert!(diagnostics.is_empty(), "{:?}", found(&diagnostics));
+    let minutes = jiff::SignedDuration::from_mins;
+    assert_eq!(ws.monitoring.interval, minutes(15));
+    assert_eq!(
+        ws.monitoring.max_gap,
+        minutes(22) + jiff::SignedDuration::from_secs(30)
+    );
+    assert_eq!(ws.monitoring.schedule.as_deref(), Some("*/15 * * * *"));
+    assert_eq!(ws.sampling.daily, 25);
+    assert_eq!(ws.sampling.quarterly, 2, "unset sizes keep their defaults");
+    assert_eq!(ws.findings.grace(Severity::Medium), minutes(240));
+    assert_eq!(ws.findings.grace(Severity::High), minutes(0));
+    assert_eq!(ws.findings.sla(Severity::Critical), minutes(3 * 24 * 60));
+
+    let bad = r#"[organisation]
+name = "Acme"
+
+[monitoring]
+interval = "1h"
+max_gap = "30m"
+schedule = "61 * * * *"
+
+[sampling]
+daily = 0
+
+[findings]
+grace = { high = "soon" }
+sla = { critical = "0h" }
+"#;
+    let files = user(&[("ws/attest.toml", bad)]);
+    let (_, diagnostics) = load(&builtin(), Some((std::path::Path::new("ws"), &files)));
+    let got = found(&diagnostics);
+    let at = |position: &str, text: &str| {
+        assert!(
+            got.iter().any(|(code, p, m)| *code == Code::InvalidValue
+                && p == position
+                && m.contains(text)),
+            "no diagnostic at {position} saying `{text}` in {got:?}"
+        );
+    };
+    at("ws/attest.toml:6:11", "shorter than the interval");
+    at("ws/attest.toml:7:12", "invalid cron expression");
+    at("ws/attest.toml:10:9", "sampling.daily");
+    at("ws/attest.toml:13:18", "findings.grace.high");
+    at("ws/attest.toml:14:20", "findings.sla.critical");
+    assert_eq!(got.len(), 5, "{got:?}");
+}

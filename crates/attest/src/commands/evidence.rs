@@ -22,7 +22,7 @@ pub(crate) fn run(global: &GlobalArgs, command: &EvidenceCommand) -> anyhow::Res
             as_of,
             format,
         } => {
-            let store = open_store(global, &workspace)?;
+            let store = crate::commands::report::read_store(global, &workspace)?;
             let records = store.list_evidence(control.as_deref())?;
             let today = as_of.unwrap_or_else(today);
             let rows: Vec<EvidenceRow> = records

@@ -32,7 +32,13 @@ fn when(t: Timestamp) -> String {
 
 pub(crate) fn run(global: &GlobalArgs, command: &FindingsCommand) -> anyhow::Result<ExitStatus> {
     let workspace = load_workspace(global)?;
-    let store = open_store(global, &workspace)?;
+    // Listing and showing only read; every other subcommand writes (and signs).
+    let store = match command {
+        FindingsCommand::List { .. } | FindingsCommand::Show { .. } => {
+            crate::commands::report::read_store(global, &workspace)?
+        }
+        _ => open_store(global, &workspace)?,
+    };
     // Findings keep whole seconds, as the ledger does.
     let now = Timestamp::from_second(Timestamp::now().as_second()).unwrap_or_default();
     match command {
@@ -99,13 +105,13 @@ pub(crate) fn run(global: &GlobalArgs, command: &FindingsCommand) -> anyhow::Res
         }
         FindingsCommand::Open(args) => {
             let finding = open(&store, &workspace, args, now)?;
-            announce(global, &finding, "finding.opened", "opened");
+            announce(&workspace, &store, &finding, "finding.opened", "opened");
             Ok(ExitStatus::Success)
         }
         FindingsCommand::Update(args) => update(&store, args, now),
         FindingsCommand::Close(args) => {
             let finding = close(&store, &workspace, args, now)?;
-            announce(global, &finding, "finding.closed", "closed");
+            announce(&workspace, &store, &finding, "finding.closed", "closed");
             Ok(ExitStatus::Success)
         }
         FindingsCommand::AcceptRisk(args) => accept_risk(&store, args, now),
@@ -113,9 +119,16 @@ pub(crate) fn run(global: &GlobalArgs, command: &FindingsCommand) -> anyhow::Res
 }
 
 /// Tells the notification channels that want it.
-fn announce(global: &GlobalArgs, finding: &Finding, kind: &'static str, verb: &str) {
+fn announce(
+    workspace: &Workspace,
+    store: &dyn attest_store::Store,
+    finding: &Finding,
+    kind: &'static str,
+    verb: &str,
+) {
     crate::commands::notify_hook::send(
-        global,
+        workspace,
+        store,
         &[crate::commands::monitor::Event {
             kind,
             title: format!("Finding {} {verb}: {}", finding.id, finding.title),

@@ -256,13 +256,17 @@ fn finding_event(finding: &Finding, event: &str) -> Option<Event> {
     })
 }
 
-/// One run over every root; returns what happened.
-fn run_once(
-    global: &GlobalArgs,
-    roots: &[PathBuf],
-    store_path: &Path,
-) -> anyhow::Result<Vec<Event>> {
+/// What a run did, with the workspace and store it used.
+struct RunDone {
+    events: Vec<Event>,
+    workspace: Workspace,
+    store: attest_store_sqlite::SqliteStore,
+}
+
+/// One run over every root (there is at least one); returns what happened.
+fn run_once(global: &GlobalArgs, roots: &[PathBuf], store_path: &Path) -> anyhow::Result<RunDone> {
     let mut events = Vec::new();
+    let mut used = None;
     for root in roots {
         let (workspace, _engine, scan) = scan_host(global, root)?;
         let target = scan.report.target.clone();
@@ -293,7 +297,7 @@ fn run_once(
         if let Some(before) = load_snapshot(&path) {
             let changes = drift(&before, &now);
             if !changes.is_empty() {
-                let store = open_store(global, &workspace)?;
+                let store = &scan.store;
                 let by_category: serde_json::Map<String, serde_json::Value> = changes
                     .iter()
                     .map(|(category, added, removed)| {
@@ -346,15 +350,24 @@ fn run_once(
             }
         }
         save_snapshot(&path, &now)?;
+        used = Some((workspace, scan.store));
     }
-    events.extend(newly_overdue(global, store_path)?);
-    Ok(events)
+    let Some((workspace, store)) = used else {
+        return Err(Failure::input("nothing to monitor"));
+    };
+    events.extend(newly_overdue(&store, store_path)?);
+    Ok(RunDone {
+        events,
+        workspace,
+        store,
+    })
 }
 
 /// Findings that became overdue since the last run: each is announced once.
-fn newly_overdue(global: &GlobalArgs, store_path: &Path) -> anyhow::Result<Vec<Event>> {
-    let workspace = load_workspace(global)?;
-    let store = open_store(global, &workspace)?;
+fn newly_overdue(
+    store: &attest_store_sqlite::SqliteStore,
+    store_path: &Path,
+) -> anyhow::Result<Vec<Event>> {
     let now = Timestamp::now();
     let path = store_path.join("monitor").join("overdue-notified.json");
     let mut notified: BTreeSet<i64> = fs_err::read_to_string(&path)
@@ -442,7 +455,9 @@ pub(crate) fn run(global: &GlobalArgs, args: &MonitorArgs) -> anyhow::Result<Exi
     loop {
         let started = Timestamp::now();
         match run_once(global, &roots, &store_path) {
-            Ok(events) => crate::commands::notify_hook::send(global, &events),
+            Ok(done) => {
+                crate::commands::notify_hook::send(&done.workspace, &done.store, &done.events);
+            }
             Err(err) => {
                 printer::print_error(&err);
                 record_failure(global, &err)?;
@@ -479,7 +494,8 @@ fn record_failure(global: &GlobalArgs, err: &anyhow::Error) -> anyhow::Result<()
         &serde_json::json!({ "error": format!("{err:#}") }),
     )?;
     crate::commands::notify_hook::send(
-        global,
+        &workspace,
+        &store,
         &[Event {
             kind: "monitor.failed",
             title: "A monitoring run failed".into(),

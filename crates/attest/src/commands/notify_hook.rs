@@ -2,12 +2,11 @@
 //! delivery, delivered or failed, in the ledger.
 
 use attest_notify::{Channel, Notification, RetryPolicy, deliver};
-use attest_store::Store as _;
 use jiff::Timestamp;
 
-use crate::args::GlobalArgs;
+use attest_workspace::Workspace;
+
 use crate::commands::monitor::Event;
-use crate::context::{load_workspace, open_store};
 use crate::printer;
 
 /// The notification event of a monitor event (a recurrence is announced as an opening).
@@ -20,22 +19,21 @@ fn event_name(kind: &str) -> &str {
 
 /// Sends `events` to every channel that wants them, recording each delivery in the ledger.
 /// A failed delivery is reported and recorded, never fatal to the monitor.
-pub(crate) fn send(global: &GlobalArgs, events: &[Event]) {
-    if events.is_empty() {
+pub(crate) fn send(workspace: &Workspace, store: &dyn attest_store::Store, events: &[Event]) {
+    if events.is_empty() || workspace.notify.is_empty() {
         return;
     }
-    if let Err(err) = try_send(global, events) {
+    if let Err(err) = try_send(workspace, store, events) {
         printer::print_error(&err.context("cannot send notifications"));
     }
 }
 
-fn try_send(global: &GlobalArgs, events: &[Event]) -> anyhow::Result<()> {
-    let workspace = load_workspace(global)?;
-    if workspace.notify.is_empty() {
-        return Ok(());
-    }
+fn try_send(
+    workspace: &Workspace,
+    store: &dyn attest_store::Store,
+    events: &[Event],
+) -> anyhow::Result<()> {
     let channels: Vec<Channel> = workspace.notify.iter().cloned().map(Channel::new).collect();
-    let store = open_store(global, &workspace)?;
     let policy = RetryPolicy::default();
     for event in events {
         let notification = Notification {

@@ -135,21 +135,22 @@ struct PackageWriter<W: Write + std::io::Seek> {
     files: Vec<FileEntry>,
 }
 
-impl<W: Write + std::io::Seek> PackageWriter<W> {
-    fn options() -> SimpleFileOptions {
-        SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated)
-            .large_file(true)
-            .unix_permissions(0o644)
-    }
+/// How every file of a package is stored: deflated, zip64-ready, mode 0644.
+fn file_options() -> SimpleFileOptions {
+    SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(true)
+        .unix_permissions(0o644)
+}
 
+impl<W: Write + std::io::Seek> PackageWriter<W> {
     /// Writes a file whose content `write` produces, recording its hash in the manifest.
     fn file(
         &mut self,
         path: &str,
         write: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
-        self.zip.start_file(path, Self::options())?;
+        self.zip.start_file(path, file_options())?;
         let mut hashing = Hashing {
             inner: &mut self.zip,
             hasher: Sha256::new(),
@@ -348,7 +349,6 @@ pub(crate) fn export(global: &GlobalArgs, command: &ExportCommand) -> anyhow::Re
         let mut w = std::io::BufWriter::with_capacity(1 << 20, w);
         let mut prev = anchor.as_ref().map_or(GENESIS, |c| c.head);
         let mut failure: Option<anyhow::Error> = None;
-        let mut line = String::with_capacity(512);
         store.visit_ledger(first_seq, &mut |stored| {
             if stored.seq > last_seq {
                 return ControlFlow::Break(());
@@ -368,7 +368,6 @@ pub(crate) fn export(global: &GlobalArgs, command: &ExportCommand) -> anyhow::Re
                 )));
                 return ControlFlow::Break(());
             }
-            line.clear();
             let record = EntryLine {
                 seq: stored.seq,
                 time: stored.time,
@@ -427,13 +426,9 @@ pub(crate) fn export(global: &GlobalArgs, command: &ExportCommand) -> anyhow::Re
         files: std::mem::take(&mut package.files),
     };
     let manifest_bytes = serde_json::to_vec_pretty(&manifest)?;
-    package
-        .zip
-        .start_file("manifest.json", PackageWriter::<std::fs::File>::options())?;
+    package.zip.start_file("manifest.json", file_options())?;
     package.zip.write_all(&manifest_bytes)?;
-    package
-        .zip
-        .start_file("manifest.sig", PackageWriter::<std::fs::File>::options())?;
+    package.zip.start_file("manifest.sig", file_options())?;
     package
         .zip
         .write_all(format!("{}\n", hex::encode(key.sign_bytes(&manifest_bytes))).as_bytes())?;

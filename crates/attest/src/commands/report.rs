@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 
 use crate::args::{GlobalArgs, PeriodArg, ReportCommand, ReportFormatArg};
-use crate::context::{load_workspace, open_store, store_dir, today};
+use crate::context::{load_workspace, store_dir, today};
 use crate::exit::{ExitStatus, Failure};
 use crate::printer;
 
@@ -18,7 +18,7 @@ pub(crate) fn assess(
     workspace: &Workspace,
     as_of: Option<Date>,
 ) -> anyhow::Result<ReadinessReport> {
-    let store = open_store(global, workspace)?;
+    let store = read_store(global, workspace)?;
     let evidence = store.list_evidence(None)?;
     let results = store.current_results()?;
     let findings = store.findings()?;

@@ -26,6 +26,8 @@ pub(crate) struct Scan {
     pub(crate) findings: Vec<(attest_model::Finding, &'static str)>,
     /// The facts the run evaluated.
     pub(crate) facts: serde_json::Value,
+    /// The store the run was recorded in.
+    pub(crate) store: attest_store_sqlite::SqliteStore,
     pub(crate) collect_ms: f64,
     pub(crate) evaluate_ms: f64,
 }
@@ -99,6 +101,7 @@ pub(crate) fn scan_host(
         outcome,
         findings,
         facts: facts_json,
+        store,
         collect_ms,
         evaluate_ms,
     };

@@ -1,10 +1,8 @@
 //! `attest verify`: the ledger's chain, checkpoints and payloads, every evidence file, and the
 //! history replayed from the ledger.
 
-use anyhow::Context as _;
 use attest_ledger::PublicKey;
 use attest_store::verify::{HistoryCheck, StoreReport, verify_store};
-use attest_store_sqlite::SqliteStore;
 
 use crate::args::{GlobalArgs, VerifyArgs};
 use crate::context::{key_path, load_workspace, store_dir};
@@ -48,8 +46,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &VerifyArgs) -> anyhow::Result<Exit
     let workspace = load_workspace(global)?;
     let dir = store_dir(global, &workspace)?;
     // Opened without the signing key: verifying never writes or signs.
-    let store = SqliteStore::open(&dir)
-        .with_context(|| format!("cannot open the store in {}", dir.display()))?;
+    let store = crate::commands::report::read_store(global, &workspace)?;
     let key = public_key(args.public_key.as_deref(), Some(&dir))?;
     let started = std::time::Instant::now();
     let report = verify_store(&store, &key)?;
