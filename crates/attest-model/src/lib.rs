@@ -12,6 +12,7 @@
 //! assert_eq!(Frequency::Quarterly.to_string(), "quarterly");
 //! ```
 
+mod agent;
 mod check;
 mod control;
 mod criterion;
@@ -21,6 +22,10 @@ mod notify;
 mod result;
 mod scope;
 
+pub use agent::{
+    AGENT_REPORT_VERSION, AgentReport, MAX_MESSAGE_BYTES, MAX_NAME_BYTES, MAX_REPORT_BYTES,
+    MAX_REPORT_RESULTS, ReportProblem, ReportResult, Role, is_report_id,
+};
 pub use check::{CheckMeta, Fix, FixKind};
 pub use control::{Control, ControlKind, EvidenceRequirement, Family, Frequency, Severity};
 pub use criterion::{Category, Criterion};
