@@ -109,6 +109,15 @@ pub(crate) enum Command {
     /// Notification channels: send a test notification to each
     #[command(subcommand)]
     Notify(crate::commands::notify::NotifyCommand),
+    /// Run the server: web UI, JSON API and agent ingest, on SQLite or PostgreSQL
+    Serve(crate::commands::serve::ServeArgs),
+    /// Server users: add the first admin, list, change passwords, disable
+    #[command(subcommand)]
+    Users(crate::commands::serve::UsersCommand),
+    /// Hosts whose agents push to the server: register (prints the agent token once),
+    /// rotate, revoke, list
+    #[command(subcommand)]
+    Hosts(crate::commands::serve::HostsCommand),
     /// Print a shell completion script
     Completions(CompletionsArgs),
 }

@@ -15,6 +15,7 @@ mod package;
 pub(crate) mod remediate;
 mod report;
 mod scan;
+pub(crate) mod serve;
 mod simulate;
 mod status;
 mod validate;
@@ -47,6 +48,9 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Simulate(command) => simulate::run(global, &command),
         Command::Remediate(args) => remediate::run(global, &args),
         Command::Notify(command) => notify::run(global, &command),
+        Command::Serve(args) => serve::serve(global, &args),
+        Command::Users(command) => serve::users(global, &command),
+        Command::Hosts(command) => serve::hosts(global, &command),
         Command::Completions(args) => completions(&args),
     }
 }
