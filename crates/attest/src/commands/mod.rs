@@ -1,5 +1,6 @@
 //! One module per subcommand; each returns an exit status.
 
+mod agent;
 mod assess;
 mod catalog;
 mod checks;
@@ -43,6 +44,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Verify(args) => verify::run(global, &args),
         Command::Report(command) => report::run(global, &command),
         Command::Monitor(args) => monitor::run(global, &args),
+        Command::Agent(args) => agent::run(global, &args),
         Command::Findings(command) => findings::run(global, &command),
         Command::Export(command) => package::export(global, &command),
         Command::Simulate(command) => simulate::run(global, &command),

@@ -9,6 +9,7 @@
     reason = "tests fail by panicking"
 )]
 
+mod agent;
 mod catalog;
 mod evidence;
 mod findings;
