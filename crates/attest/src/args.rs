@@ -105,7 +105,8 @@ pub(crate) enum Command {
     /// Export the auditor package: reports, control matrix, evidence, ledger, verifier
     #[command(subcommand)]
     Export(ExportCommand),
-    /// Generate realistic history into a store, for trying reports and measuring at scale
+    /// Generate realistic history into a store, or load on a running server, for trying
+    /// reports and measuring at scale
     #[command(subcommand)]
     Simulate(SimulateCommand),
     /// Show the fix of a host check as a new drop-in file (a diff), and with --apply write it
@@ -365,6 +366,10 @@ pub(crate) enum SimulateCommand {
     /// Hourly runs of the built-in host checks on a fleet, with occasional failures and
     /// fixes and gaps in monitoring, written into the store with their ledger
     History(SimulateHistoryArgs),
+    /// A fleet of agents pushing reports to a running server (open or closed loop), with
+    /// throughput, latency and every acknowledged report; or, with --verify-acks, a check
+    /// that every acknowledged report is recorded
+    Load(crate::commands::simulate::load::SimulateLoadArgs),
 }
 
 #[derive(Debug, Args)]

@@ -17,7 +17,7 @@ pub(crate) mod remediate;
 mod report;
 mod scan;
 pub(crate) mod serve;
-mod simulate;
+pub(crate) mod simulate;
 mod status;
 mod validate;
 mod verify;

@@ -9,6 +9,11 @@
 //! Runs are written as deltas through `Store::import_runs`, so the store, its intervals and
 //! its ledger are exactly those the same runs recorded one by one would give, with a
 //! checkpoint signed at the end of each simulated hour.
+//!
+//! `attest simulate load` ([`load`]) drives a running server with a fleet of simulated agents
+//! instead, and measures it.
+
+pub(crate) mod load;
 
 use std::time::Instant;
 
@@ -79,8 +84,10 @@ struct Host {
 }
 
 pub(crate) fn run(global: &GlobalArgs, command: &SimulateCommand) -> anyhow::Result<ExitStatus> {
-    let SimulateCommand::History(args) = command;
-    history(global, args)
+    match command {
+        SimulateCommand::History(args) => history(global, args),
+        SimulateCommand::Load(args) => load::run(args),
+    }
 }
 
 fn history(global: &GlobalArgs, args: &SimulateHistoryArgs) -> anyhow::Result<ExitStatus> {
