@@ -1,0 +1,290 @@
+//! A small pool of connections, each with its own cache of prepared statements.
+//!
+//! Readers and the writer each take a connection of their own, so reads do not wait for a
+//! write to commit. Connections are opened on demand up to the pool's size; a caller finding
+//! them all busy waits for one to be returned, up to [`ACQUIRE_TIMEOUT`]. A connection the
+//! server closed (or that failed mid-conversation) is dropped rather than returned.
+
+use std::collections::HashMap;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use attest_store::StoreError;
+use postgres::types::ToSql;
+use postgres::{Client, IsolationLevel, NoTls, Row, Statement, Transaction};
+
+use crate::db_err;
+
+/// How long a caller waits for a busy pool to return a connection.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// One connection and the statements prepared on it.
+pub(crate) struct Conn {
+    client: Client,
+    statements: HashMap<&'static str, Statement>,
+}
+
+impl Conn {
+    /// A read-only transaction seeing one snapshot of the database throughout.
+    pub(crate) fn read(&mut self) -> Result<Db<'_>, StoreError> {
+        let tx = self
+            .client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(db_err)?;
+        Ok(Db {
+            tx,
+            statements: &mut self.statements,
+        })
+    }
+
+    /// A read-write transaction (read committed: each statement sees what committed before
+    /// it, so a writer that waited for the ledger head lock then sees the previous write).
+    pub(crate) fn write(&mut self) -> Result<Db<'_>, StoreError> {
+        let tx = self.client.transaction().map_err(db_err)?;
+        Ok(Db {
+            tx,
+            statements: &mut self.statements,
+        })
+    }
+
+    /// The connection itself, outside any transaction (migrations, tests).
+    pub(crate) fn client(&mut self) -> &mut Client {
+        &mut self.client
+    }
+}
+
+/// A transaction with the connection's statement cache.
+pub(crate) struct Db<'a> {
+    tx: Transaction<'a>,
+    statements: &'a mut HashMap<&'static str, Statement>,
+}
+
+impl Db<'_> {
+    /// `sql` prepared once per connection.
+    pub(crate) fn statement(&mut self, sql: &'static str) -> Result<Statement, StoreError> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.tx.prepare(sql).map_err(db_err)?;
+        self.statements.insert(sql, statement.clone());
+        Ok(statement)
+    }
+
+    /// Rows of `sql`.
+    pub(crate) fn query(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, StoreError> {
+        let statement = self.statement(sql)?;
+        self.tx.query(&statement, params).map_err(db_err)
+    }
+
+    /// The one row of `sql`.
+    pub(crate) fn query_one(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Row, StoreError> {
+        let statement = self.statement(sql)?;
+        self.tx.query_one(&statement, params).map_err(db_err)
+    }
+
+    /// The row of `sql`, if any.
+    pub(crate) fn query_opt(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, StoreError> {
+        let statement = self.statement(sql)?;
+        self.tx.query_opt(&statement, params).map_err(db_err)
+    }
+
+    /// Runs `sql`; returns the number of rows it changed.
+    pub(crate) fn execute(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, StoreError> {
+        let statement = self.statement(sql)?;
+        self.tx.execute(&statement, params).map_err(db_err)
+    }
+
+    /// Visits the rows of `sql` in chunks of `chunk`, holding only one chunk in memory, until
+    /// `visit` returns false.
+    pub(crate) fn visit_rows(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+        chunk: i32,
+        visit: &mut dyn FnMut(&Row) -> Result<bool, StoreError>,
+    ) -> Result<(), StoreError> {
+        let statement = self.statement(sql)?;
+        let portal = self.tx.bind(&statement, params).map_err(db_err)?;
+        loop {
+            let rows = self.tx.query_portal(&portal, chunk).map_err(db_err)?;
+            let done = rows.len() < usize::try_from(chunk).unwrap_or(0);
+            for row in &rows {
+                if !visit(row)? {
+                    return Ok(());
+                }
+            }
+            if done {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Commits.
+    pub(crate) fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().map_err(db_err)
+    }
+}
+
+/// The pool.
+pub(crate) struct Pool {
+    config: postgres::Config,
+    size: usize,
+    state: Mutex<PoolState>,
+    returned: Condvar,
+}
+
+struct PoolState {
+    idle: Vec<Conn>,
+    open: usize,
+}
+
+impl Pool {
+    /// A pool of up to `size` connections made with `config`; none is opened yet.
+    pub(crate) fn new(config: postgres::Config, size: usize) -> Self {
+        Pool {
+            config,
+            size: size.max(1),
+            state: Mutex::new(PoolState {
+                idle: Vec::new(),
+                open: 0,
+            }),
+            returned: Condvar::new(),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, PoolState> {
+        // The state is two plain fields, consistent whenever the lock is released.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Opens a connection outside the pool's count.
+    pub(crate) fn connect(&self) -> Result<Conn, StoreError> {
+        let client = self
+            .config
+            .connect(NoTls)
+            .map_err(|e| StoreError::Database(format!("cannot connect to PostgreSQL: {e}")))?;
+        Ok(Conn {
+            client,
+            statements: HashMap::new(),
+        })
+    }
+
+    /// An idle connection, a new one, or the next one returned.
+    pub(crate) fn get(&self) -> Result<Pooled<'_>, StoreError> {
+        let mut state = self.state();
+        loop {
+            if let Some(conn) = state.idle.pop() {
+                return Ok(Pooled {
+                    pool: self,
+                    conn: Some(conn),
+                });
+            }
+            if state.open < self.size {
+                state.open += 1;
+                drop(state);
+                return match self.connect() {
+                    Ok(conn) => Ok(Pooled {
+                        pool: self,
+                        conn: Some(conn),
+                    }),
+                    Err(err) => {
+                        self.state().open -= 1;
+                        self.returned.notify_one();
+                        Err(err)
+                    }
+                };
+            }
+            let (next, timeout) = self
+                .returned
+                .wait_timeout(state, ACQUIRE_TIMEOUT)
+                .unwrap_or_else(PoisonError::into_inner);
+            state = next;
+            if timeout.timed_out() && state.idle.is_empty() && state.open >= self.size {
+                return Err(StoreError::Database(format!(
+                    "all {} connections to PostgreSQL stayed busy for {} s",
+                    self.size,
+                    ACQUIRE_TIMEOUT.as_secs()
+                )));
+            }
+        }
+    }
+
+    /// Adds a connection opened with [`Pool::connect`] to the pool.
+    pub(crate) fn adopt(&self, conn: Conn) {
+        let mut state = self.state();
+        state.open += 1;
+        state.idle.push(conn);
+        drop(state);
+        self.returned.notify_one();
+    }
+
+    /// Changes the pool's size (at least 1).
+    pub(crate) fn set_size(&mut self, size: usize) {
+        self.size = size.max(1);
+    }
+
+    /// Connections open now, idle or in use.
+    #[cfg(test)]
+    pub(crate) fn open_connections(&self) -> usize {
+        self.state().open
+    }
+
+    /// The pool's size.
+    pub(crate) fn size(&self) -> usize {
+        self.size
+    }
+}
+
+/// A connection borrowed from the pool; returned when dropped.
+pub(crate) struct Pooled<'p> {
+    pool: &'p Pool,
+    conn: Option<Conn>,
+}
+
+impl std::ops::Deref for Pooled<'_> {
+    type Target = Conn;
+
+    fn deref(&self) -> &Conn {
+        // INVARIANT: `conn` is `Some` until the guard is dropped.
+        self.conn.as_ref().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl std::ops::DerefMut for Pooled<'_> {
+    fn deref_mut(&mut self) -> &mut Conn {
+        self.conn.as_mut().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else { return };
+        let mut state = self.pool.state();
+        if conn.client.is_closed() {
+            state.open = state.open.saturating_sub(1);
+        } else {
+            state.idle.push(conn);
+        }
+        drop(state);
+        self.pool.returned.notify_one();
+    }
+}
