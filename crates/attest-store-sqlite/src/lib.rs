@@ -24,13 +24,15 @@ use attest_ledger::{Checkpoint, SigningKey};
 use attest_model::{EvidenceRecord, Finding, FindingEvent, NewEvidence, ResultInterval};
 use attest_store::payload::{self, EVIDENCE_ADDED};
 use attest_store::{
-    FindingChange, ImportOutcome, IntervalRecord, RunDelta, RunInfo, RunOutcome, RunResults,
-    SeriesRecord, Store, StoreError, StoredEntry, TargetRecord, is_address, object_address,
+    FindingChange, ImportOutcome, IntervalRecord, ReportOutcome, ReportRun, RunDelta, RunInfo,
+    RunOutcome, RunResults, SeriesRecord, Store, StoreError, StoredEntry, TargetRecord, is_address,
+    object_address,
 };
 use jiff::Timestamp;
 use jiff::civil::Date;
-use rusqlite::{Connection, Row, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 
+mod accounts;
 mod history;
 mod ledger;
 
@@ -49,6 +51,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_ledger.sql"),
     include_str!("../migrations/0003_compact_history.sql"),
     include_str!("../migrations/0004_findings.sql"),
+    include_str!("../migrations/0005_accounts.sql"),
 ];
 
 /// A store in a folder: `attest.db` plus `objects/`.
@@ -130,7 +133,7 @@ impl SqliteStore {
         Ok(size)
     }
 
-    fn conn(&self) -> MutexGuard<'_, Connection> {
+    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave the connection inconsistent: every write
         // is a transaction that rolls back on drop.
         self.conn
@@ -139,7 +142,7 @@ impl SqliteStore {
     }
 
     /// Runs `write` in one immediate transaction with a ledger writer; commits on success.
-    fn write<T>(
+    pub(crate) fn write<T>(
         &self,
         write: impl FnOnce(&Transaction<'_>, &mut LedgerWriter<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
@@ -310,6 +313,57 @@ impl Store for SqliteStore {
         let mut outcomes = Vec::with_capacity(runs.len());
         for run in runs {
             outcomes.push(writer.record(run.run, run.results, recorded_at.as_second())?);
+        }
+        writer.finish()?;
+        tx.commit().map_err(db_err)?;
+        Ok(outcomes)
+    }
+
+    fn record_reports(
+        &self,
+        recorded_at: Timestamp,
+        reports: &[ReportRun<'_>],
+    ) -> Result<Vec<ReportOutcome>, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db_err)?;
+        let ledger = LedgerWriter::open(&tx, self.key.as_ref())?;
+        let mut writer = Writer::new(&tx, ledger);
+        let mut outcomes = Vec::with_capacity(reports.len());
+        // Runs recorded by this write, by (source, target, observation second).
+        let mut recorded: std::collections::HashMap<(&str, &str, i64), i64> =
+            std::collections::HashMap::with_capacity(reports.len());
+        {
+            let mut earlier = tx
+                .prepare_cached(
+                    "SELECT r.id FROM runs r JOIN targets t ON t.id = r.target_id
+                     WHERE t.source = ?1 AND t.name = ?2 AND r.observed_at = ?3
+                     ORDER BY r.id LIMIT 1",
+                )
+                .map_err(db_err)?;
+            for report in reports {
+                let run = report.run.run;
+                let key = (
+                    run.source.as_str(),
+                    run.target.as_str(),
+                    run.observed_at.as_second(),
+                );
+                let before = match recorded.get(&key) {
+                    Some(id) => Some(*id),
+                    None => earlier
+                        .query_row(params![key.0, key.1, key.2], |r| r.get::<_, i64>(0))
+                        .optional()
+                        .map_err(db_err)?,
+                };
+                if let Some(run_id) = before {
+                    outcomes.push(ReportOutcome::Duplicate { run_id });
+                    continue;
+                }
+                let outcome = writer.record(run, report.run.results, recorded_at.as_second())?;
+                recorded.insert(key, outcome.run_id);
+                outcomes.push(ReportOutcome::Recorded(outcome));
+            }
         }
         writer.finish()?;
         tx.commit().map_err(db_err)?;

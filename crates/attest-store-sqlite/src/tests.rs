@@ -24,6 +24,19 @@ fn fresh() -> (Box<dyn Store>, tempfile::TempDir) {
 
 attest_store::store_conformance_tests!(fresh());
 
+fn fresh_sqlite() -> (Box<SqliteStore>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join(".attest"))
+        .unwrap()
+        .with_signing_key(SigningKey::from_seed(KEY_SEED));
+    (Box::new(store), dir)
+}
+
+mod accounts {
+    use super::*;
+    attest_store::account_conformance_tests!(fresh_sqlite());
+}
+
 fn public() -> attest_ledger::PublicKey {
     SigningKey::from_seed(KEY_SEED).public()
 }
@@ -300,7 +313,7 @@ fn reopening_keeps_data_and_does_not_rerun_migrations() {
         .conn()
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
     let mode: String = again
         .conn()
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
@@ -322,7 +335,7 @@ fn a_database_from_a_newer_attest_is_refused() {
             err,
             StoreError::TooNew {
                 found: 99,
-                supported: 4
+                supported: 5
             }
         ),
         "{err}"

@@ -11,6 +11,7 @@
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
+    clippy::panic,
     clippy::missing_panics_doc,
     clippy::cast_possible_wrap,
     clippy::cast_possible_truncation,
@@ -58,6 +59,7 @@ macro_rules! store_conformance_tests {
             intervals_are_visited_by_time,
             the_ledger_replays_to_the_stored_history,
             findings_are_saved_with_their_trail_in_the_ledger,
+            agent_reports_are_recorded_once,
         );
         #[test]
         fn imported_deltas_write_what_recorded_runs_write() {
@@ -785,4 +787,327 @@ pub fn findings_are_saved_with_their_trail_in_the_ledger(store: &dyn Store) {
     let report = verify_store(store, &public()).unwrap();
     assert!(report.is_intact(), "{report:?}");
     assert_eq!(report.findings_checked, 2);
+}
+
+fn report<'a>(id: &'a str, run: &'a RunRecord, results: &'a [CheckResult]) -> crate::ReportRun<'a> {
+    crate::ReportRun {
+        report_id: id,
+        run: RunResults { run, results },
+    }
+}
+
+/// A redelivered agent report is recognised and written once, in a later write or the same.
+pub fn agent_reports_are_recorded_once(store: &dyn Store) {
+    use crate::ReportOutcome;
+    let ok = [result("c", "r", Status::Pass)];
+    let (first, second, third) = (run("web-1", 0), run("web-1", 3600), run("web-1", 1800));
+    let outcomes = store
+        .record_reports(
+            at(10),
+            &[
+                report("report-0001", &first, &ok),
+                report("report-0001", &first, &ok),
+            ],
+        )
+        .unwrap();
+    let ReportOutcome::Recorded(recorded) = outcomes[0] else {
+        panic!("the first delivery is recorded: {outcomes:?}")
+    };
+    assert_eq!(
+        outcomes[1],
+        ReportOutcome::Duplicate {
+            run_id: recorded.run_id
+        }
+    );
+    let (entries, _) = ledger_len(store);
+    // Delivered again later, with a newer report in the same batch.
+    let outcomes = store
+        .record_reports(
+            at(3700),
+            &[
+                report("report-0001", &first, &ok),
+                report("report-0002", &second, &ok),
+            ],
+        )
+        .unwrap();
+    assert_eq!(
+        outcomes[0],
+        ReportOutcome::Duplicate {
+            run_id: recorded.run_id
+        }
+    );
+    assert!(matches!(outcomes[1], ReportOutcome::Recorded(_)));
+    assert_eq!(store.targets().unwrap()[0].runs, 2);
+    // Only all-duplicate batches append nothing.
+    let (after, _) = ledger_len(store);
+    assert!(after > entries);
+    store
+        .record_reports(at(3800), &[report("report-0002", &second, &ok)])
+        .unwrap();
+    assert_eq!(ledger_len(store).0, after, "a duplicate appends nothing");
+    // A report older than the target's latest run, and never recorded, is out of order.
+    assert!(matches!(
+        store.record_reports(at(3900), &[report("report-0003", &third, &ok)]),
+        Err(StoreError::OutOfOrder { .. })
+    ));
+    assert_eq!(
+        ledger_len(store).0,
+        after,
+        "a refused batch appends nothing"
+    );
+    let report = verify_store(store, &public()).unwrap();
+    assert!(report.is_intact(), "{report:?}");
+}
+
+/// Generates one `#[test]` per account conformance case; `$make` yields `(store, guard)`
+/// where the store implements both [`Store`] and [`AccountStore`](crate::accounts::AccountStore).
+#[macro_export]
+macro_rules! account_conformance_tests {
+    ($make:expr) => {
+        $crate::account_conformance_tests!(@one $make;
+            users_are_added_once_with_their_role,
+            hosts_are_found_by_token_until_revoked,
+            sessions_expire_and_end_with_their_user,
+            login_failures_are_counted_by_key,
+        );
+    };
+    (@one $make:expr; $($case:ident),+ $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                let (store, _guard) = $make;
+                $crate::conformance::$case(&*store, &*store);
+            }
+        )+
+    };
+}
+
+fn actor(by: &str, seconds: i64) -> crate::accounts::Actor<'_> {
+    crate::accounts::Actor {
+        by,
+        at: at(seconds),
+    }
+}
+
+/// Users are unique by name, never agents, and every change is in the ledger without secrets.
+pub fn users_are_added_once_with_their_role(
+    accounts: &dyn crate::accounts::AccountStore,
+    store: &dyn Store,
+) {
+    use crate::accounts::NewUser;
+    use attest_model::Role;
+    let hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
+    let alice = accounts
+        .add_user(
+            &NewUser {
+                name: "alice",
+                role: Role::Admin,
+                password_hash: hash,
+            },
+            actor("attest", 0),
+        )
+        .unwrap();
+    assert_eq!(alice.name, "alice");
+    assert_eq!(alice.created_at, at(0));
+    assert!(matches!(
+        accounts.add_user(
+            &NewUser {
+                name: "alice",
+                role: Role::Editor,
+                password_hash: hash,
+            },
+            actor("attest", 1),
+        ),
+        Err(StoreError::Exists { what: "user", .. })
+    ));
+    assert!(matches!(
+        accounts.add_user(
+            &NewUser {
+                name: "bot",
+                role: Role::Agent,
+                password_hash: hash,
+            },
+            actor("attest", 1),
+        ),
+        Err(StoreError::Invalid(_))
+    ));
+    accounts
+        .add_user(
+            &NewUser {
+                name: "carol",
+                role: Role::Auditor,
+                password_hash: hash,
+            },
+            actor("alice", 2),
+        )
+        .unwrap();
+    accounts
+        .set_password("carol", "$argon2id$new", actor("carol", 3))
+        .unwrap();
+    accounts
+        .set_disabled("carol", true, actor("alice", 4))
+        .unwrap();
+    assert!(matches!(
+        accounts.set_password("nobody", hash, actor("alice", 5)),
+        Err(StoreError::Unknown { what: "user", .. })
+    ));
+    let users = accounts.users().unwrap();
+    assert_eq!(
+        users
+            .iter()
+            .map(|u| (u.name.as_str(), u.role, u.disabled))
+            .collect::<Vec<_>>(),
+        [
+            ("alice", Role::Admin, false),
+            ("carol", Role::Auditor, true)
+        ]
+    );
+    assert_eq!(
+        accounts.user("carol").unwrap().unwrap().password_hash,
+        "$argon2id$new"
+    );
+    assert_eq!(accounts.user("dave").unwrap(), None);
+    let mut entries = Vec::new();
+    store
+        .visit_ledger(1, &mut |e| {
+            entries.push((e.kind.to_owned(), e.payload.to_owned()));
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    let kinds: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "user.added",
+            "user.added",
+            "user.password_changed",
+            "user.disabled"
+        ]
+    );
+    assert_eq!(
+        entries[1].1,
+        r#"{"by":"alice","name":"carol","role":"auditor"}"#
+    );
+    assert!(
+        entries.iter().all(|(_, p)| !p.contains("argon2")),
+        "no hash in the ledger"
+    );
+    let report = verify_store(store, &public()).unwrap();
+    assert!(report.is_intact(), "{report:?}");
+}
+
+/// A host is found by the SHA-256 of its token until it is revoked; a new token revives it.
+pub fn hosts_are_found_by_token_until_revoked(
+    accounts: &dyn crate::accounts::AccountStore,
+    store: &dyn Store,
+) {
+    let (one, two) = ([1_u8; 32], [2_u8; 32]);
+    let web = accounts.add_host("web-1", &one, actor("alice", 0)).unwrap();
+    assert_eq!((web.name.as_str(), web.revoked_at), ("web-1", None));
+    assert!(matches!(
+        accounts.add_host("web-1", &two, actor("alice", 1)),
+        Err(StoreError::Exists { what: "host", .. })
+    ));
+    assert_eq!(accounts.host_by_token(&one).unwrap(), Some(web.clone()));
+    assert_eq!(accounts.host_by_token(&two).unwrap(), None);
+    let revoked = accounts.revoke_host("web-1", actor("alice", 5)).unwrap();
+    assert_eq!(revoked.revoked_at, Some(at(5)));
+    assert_eq!(accounts.host_by_token(&one).unwrap(), None);
+    let rotated = accounts
+        .rotate_host_token("web-1", &two, actor("alice", 6))
+        .unwrap();
+    assert_eq!(rotated.revoked_at, None);
+    assert_eq!(
+        accounts.host_by_token(&one).unwrap(),
+        None,
+        "the old token stays dead"
+    );
+    assert_eq!(accounts.host_by_token(&two).unwrap().unwrap().name, "web-1");
+    assert!(matches!(
+        accounts.revoke_host("db-9", actor("alice", 7)),
+        Err(StoreError::Unknown { what: "host", .. })
+    ));
+    assert_eq!(accounts.hosts().unwrap().len(), 1);
+    let (_, kinds) = ledger_len(store);
+    assert_eq!(kinds, ["host.added", "host.revoked", "host.token_rotated"]);
+    let report = verify_store(store, &public()).unwrap();
+    assert!(report.is_intact(), "{report:?}");
+}
+
+/// Sessions are found until they expire, end on logout, and end when their user is disabled.
+pub fn sessions_expire_and_end_with_their_user(
+    accounts: &dyn crate::accounts::AccountStore,
+    _store: &dyn Store,
+) {
+    use crate::accounts::NewUser;
+    let user = accounts
+        .add_user(
+            &NewUser {
+                name: "erin",
+                role: attest_model::Role::Editor,
+                password_hash: "$argon2id$x",
+            },
+            actor("attest", 0),
+        )
+        .unwrap();
+    let (a, b) = ([10_u8; 32], [11_u8; 32]);
+    accounts
+        .create_session(&a, user.id, "csrf-a", at(100))
+        .unwrap();
+    accounts
+        .create_session(&b, user.id, "csrf-b", at(100))
+        .unwrap();
+    let session = accounts.session(&a, at(50)).unwrap().unwrap();
+    assert_eq!(
+        (session.user.name.as_str(), session.csrf_token.as_str()),
+        ("erin", "csrf-a")
+    );
+    assert_eq!(session.expires_at, at(100));
+    assert_eq!(accounts.session(&a, at(100)).unwrap(), None, "expired");
+    accounts.delete_session(&a).unwrap();
+    assert_eq!(accounts.session(&a, at(50)).unwrap(), None, "logged out");
+    assert!(accounts.session(&b, at(50)).unwrap().is_some());
+    accounts
+        .set_disabled("erin", true, actor("alice", 60))
+        .unwrap();
+    assert_eq!(accounts.session(&b, at(61)).unwrap(), None, "disabled");
+}
+
+/// Failed logins are counted per key and time, and cleared.
+pub fn login_failures_are_counted_by_key(
+    accounts: &dyn crate::accounts::AccountStore,
+    _store: &dyn Store,
+) {
+    let now = Timestamp::now();
+    for i in 0..3 {
+        accounts
+            .record_login_failure("alice", now - SignedDuration::from_secs(i * 60))
+            .unwrap();
+    }
+    accounts.record_login_failure("10.0.0.1", now).unwrap();
+    assert_eq!(
+        accounts
+            .login_failures("alice", now - SignedDuration::from_secs(90))
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        accounts
+            .login_failures("alice", now - SignedDuration::from_secs(600))
+            .unwrap(),
+        3
+    );
+    accounts.clear_login_failures("alice").unwrap();
+    assert_eq!(
+        accounts
+            .login_failures("alice", now - SignedDuration::from_secs(600))
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        accounts
+            .login_failures("10.0.0.1", now - SignedDuration::from_secs(600))
+            .unwrap(),
+        1
+    );
 }

@@ -25,6 +25,7 @@ use attest_model::{
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
+pub mod accounts;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod fold;
@@ -85,6 +86,56 @@ pub enum StoreError {
     /// An entry kind is not one line of text.
     #[error("{0}")]
     Ledger(#[from] attest_ledger::LedgerError),
+    /// A user or host of this name already exists.
+    #[error("there is already a {what} `{name}`")]
+    Exists {
+        /// `user` or `host`.
+        what: &'static str,
+        /// The name.
+        name: String,
+    },
+    /// No user or host has this name.
+    #[error("there is no {what} `{name}`")]
+    Unknown {
+        /// `user` or `host`.
+        what: &'static str,
+        /// The name.
+        name: String,
+    },
+    /// A value the store cannot accept.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// One agent report to record.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportRun<'a> {
+    /// The agent's report id (for the reply and logs).
+    pub report_id: &'a str,
+    /// The run it carries.
+    pub run: RunResults<'a>,
+}
+
+/// What recording one agent report did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportOutcome {
+    /// The report was new and is recorded.
+    Recorded(RunOutcome),
+    /// The report was recorded before, as run `run_id`; nothing was written.
+    Duplicate {
+        /// The run the report was first recorded as.
+        run_id: i64,
+    },
+}
+
+impl ReportOutcome {
+    /// The run the report is recorded as.
+    pub fn run_id(&self) -> i64 {
+        match self {
+            ReportOutcome::Recorded(outcome) => outcome.run_id,
+            ReportOutcome::Duplicate { run_id } => *run_id,
+        }
+    }
 }
 
 /// What recording one run did to the history.
@@ -279,6 +330,18 @@ pub trait Store: Send + Sync {
         recorded_at: Timestamp,
         runs: &[RunResults<'_>],
     ) -> Result<Vec<RunOutcome>, StoreError>;
+
+    /// Records agent reports like [`Store::record_runs`] (in order, one transaction, one
+    /// checkpoint), except that a report already recorded — its target has a run observed in
+    /// the same second, before or earlier in `reports` — is not recorded again: its outcome is
+    /// [`ReportOutcome::Duplicate`]. (An agent observes a host at most once a second and
+    /// delivers in order, so a redelivered report is always recognised this way, without
+    /// keeping every report id.)
+    fn record_reports(
+        &self,
+        recorded_at: Timestamp,
+        reports: &[ReportRun<'_>],
+    ) -> Result<Vec<ReportOutcome>, StoreError>;
 
     /// Imports runs given as deltas, in order, in one transaction: the history and ledger are
     /// those [`Store::record_run`] would have written for the same observations.

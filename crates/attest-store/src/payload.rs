@@ -49,6 +49,34 @@ pub fn finding_changed(
         "state": serde_json::to_value(finding)?,
     })))
 }
+/// Kinds of the entries recording changes to users and agent hosts.
+pub mod account {
+    /// A user was added.
+    pub const USER_ADDED: &str = "user.added";
+    /// A user's password was changed.
+    pub const USER_PASSWORD_CHANGED: &str = "user.password_changed";
+    /// A user was disabled.
+    pub const USER_DISABLED: &str = "user.disabled";
+    /// A user was enabled again.
+    pub const USER_ENABLED: &str = "user.enabled";
+    /// A host was added.
+    pub const HOST_ADDED: &str = "host.added";
+    /// A host was given a new token.
+    pub const HOST_TOKEN_ROTATED: &str = "host.token_rotated";
+    /// A host's token was revoked.
+    pub const HOST_REVOKED: &str = "host.revoked";
+}
+
+/// The canonical payload of a user or host change: whose account, its role (for users), and
+/// who changed it. It never holds a password hash or a token.
+pub fn account_changed(name: &str, role: Option<&str>, by: &str) -> String {
+    let mut value = serde_json::json!({ "name": name, "by": by });
+    if let Some(role) = role {
+        value["role"] = serde_json::Value::from(role);
+    }
+    canonical(&value)
+}
+
 /// Kind of the entry recording a drop-in file `attest remediate --apply` wrote.
 pub const REMEDIATION_APPLIED: &str = "remediation.applied";
 
