@@ -6,10 +6,11 @@
 //! 100 hosts, 100 results each, hourly runs in which about 1% of results change status
 //! (the SQLite benchmark's workload). Runs are recorded through `Store::record_run` (one
 //! transaction each, a signed checkpoint at the end), through `Store::record_runs` in batches
-//! of 100 runs (how a server takes agents' reports), and in batches of 100 alternating
-//! between two stores on the same database (two app servers: each batch finds the other
-//! server's writes and reads its targets' state again). Prints runs and result observations
-//! per second, median of 3. Not a test: timings never decide pass or fail.
+//! of 100 runs, through `Store::record_reports` in batches of 100 (how a server takes agents'
+//! reports: each also checked against the runs already recorded), and in batches of 100
+//! alternating between two stores on the same database (two app servers: each batch finds the
+//! other server's writes and reads its targets' state again). Prints runs and result
+//! observations per second, median of 3. Not a test: timings never decide pass or fail.
 
 #![allow(
     clippy::print_stdout,
@@ -24,7 +25,7 @@ use std::time::Instant;
 
 use attest_ledger::SigningKey;
 use attest_model::{CheckResult, RunRecord, Severity, Status};
-use attest_store::{RunResults, Store};
+use attest_store::{ReportRun, RunResults, Store};
 use attest_store_postgres::PostgresStore;
 use jiff::{SignedDuration, Timestamp};
 
@@ -118,6 +119,29 @@ fn batches(prepared: &[Vec<(RunRecord, Vec<CheckResult>)>], stores: &[PostgresSt
     (HOURS * HOSTS) as f64 / started.elapsed().as_secs_f64()
 }
 
+fn reports(prepared: &[Vec<(RunRecord, Vec<CheckResult>)>], store: &PostgresStore) -> f64 {
+    let ids: Vec<Vec<String>> = prepared
+        .iter()
+        .enumerate()
+        .map(|(hour, runs)| (0..runs.len()).map(|h| format!("{hour}-{h}")).collect())
+        .collect();
+    let started = Instant::now();
+    for (hour, ids) in prepared.iter().zip(&ids) {
+        let batch: Vec<ReportRun<'_>> = hour
+            .iter()
+            .zip(ids)
+            .map(|((run, results), id)| ReportRun {
+                report_id: id,
+                run: RunResults { run, results },
+            })
+            .collect();
+        store
+            .record_reports(batch[0].run.run.observed_at, &batch)
+            .unwrap();
+    }
+    (HOURS * HOSTS) as f64 / started.elapsed().as_secs_f64()
+}
+
 fn main() {
     let server = std::env::var("ATTEST_TEST_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
@@ -130,9 +154,10 @@ fn main() {
         .collect();
     let runs = (HOURS * HOSTS) as f64;
 
-    let (mut single, mut batched, mut two) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut single, mut batched, mut reported, mut two) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 0..3 {
-        let schema = Schema::new(&server, round * 3);
+        let schema = Schema::new(&server, round * 4);
         let store = schema.store();
         let started = Instant::now();
         for hour in &prepared {
@@ -143,11 +168,15 @@ fn main() {
         single.push(runs / started.elapsed().as_secs_f64());
         drop((store, schema));
 
-        let schema = Schema::new(&server, round * 3 + 1);
+        let schema = Schema::new(&server, round * 4 + 1);
         batched.push(batches(&prepared, &[schema.store()]));
         drop(schema);
 
-        let schema = Schema::new(&server, round * 3 + 2);
+        let schema = Schema::new(&server, round * 4 + 2);
+        reported.push(reports(&prepared, &schema.store()));
+        drop(schema);
+
+        let schema = Schema::new(&server, round * 4 + 3);
         two.push(batches(&prepared, &[schema.store(), schema.store()]));
     }
     let line = |label: &str, rates: Vec<f64>| {
@@ -163,5 +192,6 @@ fn main() {
     );
     line("one run per transaction", single);
     line("100 runs per transaction", batched);
+    line("100 agent reports per transaction", reported);
     line("100 runs per transaction, two servers in turn", two);
 }

@@ -477,6 +477,28 @@ impl<'w, 'a, 'k> Writer<'w, 'a, 'k> {
         Ok(())
     }
 
+    /// The runs already recorded of the targets of `runs` at the same observation second
+    /// (the first of each), by source, target and Unix second.
+    pub(crate) fn recorded_runs(
+        &mut self,
+        runs: &[&RunRecord],
+    ) -> Result<HashMap<(String, String, i64), i64>, StoreError> {
+        let sources: Vec<&str> = runs.iter().map(|r| r.source.as_str()).collect();
+        let names: Vec<&str> = runs.iter().map(|r| r.target.as_str()).collect();
+        let seconds: Vec<i64> = runs.iter().map(|r| r.observed_at.as_second()).collect();
+        let rows = self.db.query(
+            "SELECT t.source, t.name, r.observed_at, MIN(r.id)
+             FROM (SELECT DISTINCT * FROM unnest($1::text[], $2::text[], $3::bigint[])) AS k(source, name, observed_at)
+             JOIN targets t ON t.source = k.source AND t.name = k.name
+             JOIN runs r ON r.target_id = t.id AND r.observed_at = k.observed_at
+             GROUP BY t.source, t.name, r.observed_at",
+            &[&sources, &names, &seconds],
+        )?;
+        rows.iter()
+            .map(|row| Ok(((get(row, 0)?, get(row, 1)?, get(row, 2)?), get(row, 3)?)))
+            .collect()
+    }
+
     /// Records a run that observed `results`, with ledger entries timed `time`.
     pub(crate) fn record(
         &mut self,

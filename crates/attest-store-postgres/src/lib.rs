@@ -33,14 +33,16 @@ use attest_ledger::{Checkpoint, SigningKey};
 use attest_model::{EvidenceRecord, Finding, FindingEvent, NewEvidence, ResultInterval};
 use attest_store::payload::{self, EVIDENCE_ADDED};
 use attest_store::{
-    FindingChange, ImportOutcome, IntervalRecord, RunDelta, RunInfo, RunOutcome, RunResults,
-    SeriesRecord, Store, StoreError, StoredEntry, TargetRecord, is_address, object_address,
+    FindingChange, ImportOutcome, IntervalRecord, ReportOutcome, ReportRun, RunDelta, RunInfo,
+    RunOutcome, RunResults, SeriesRecord, Store, StoreError, StoredEntry, TargetRecord, is_address,
+    object_address,
 };
 use jiff::Timestamp;
 use jiff::civil::Date;
 use postgres::Row;
 use postgres::types::FromSql;
 
+mod accounts;
 mod history;
 mod ledger;
 mod pool;
@@ -55,7 +57,10 @@ pub use pool::ACQUIRE_TIMEOUT;
 pub const DEFAULT_POOL_SIZE: usize = 8;
 
 /// Embedded migrations; `schema_migrations` lists the versions applied.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_accounts.sql"),
+];
 
 /// First key of the advisory lock taken while migrating (the second is the schema's hash).
 const MIGRATION_LOCK: i32 = 0x0A77_E575;
@@ -142,6 +147,16 @@ impl PostgresStore {
     pub fn with_pool_size(mut self, size: usize) -> Self {
         self.pool.set_size(size);
         self
+    }
+
+    /// Runs `read`, whose statements each commit by themselves (one round trip each): for
+    /// reads of one statement, and writes of one statement that append nothing to the ledger.
+    fn once<T>(
+        &self,
+        read: impl FnOnce(&mut Db<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.pool.get()?;
+        read(&mut conn.plain())
     }
 
     /// Runs `read` in a read-only transaction that sees one snapshot.
@@ -290,7 +305,7 @@ impl Store for PostgresStore {
             return Err(StoreError::MissingObject(address.to_owned()));
         }
         let content: Vec<u8> = self
-            .read(|db| {
+            .once(|db| {
                 db.query_opt(
                     "SELECT content FROM objects WHERE address = $1",
                     &[&address],
@@ -348,7 +363,7 @@ impl Store for PostgresStore {
     }
 
     fn list_evidence(&self, control: Option<&str>) -> Result<Vec<EvidenceRecord>, StoreError> {
-        self.read(|db| {
+        self.once(|db| {
             db.query(
                 "SELECT id, control_id, file_name, sha256, size, note, effective_date, added_at, added_by
                  FROM evidence WHERE $1::text IS NULL OR control_id = $1 ORDER BY id",
@@ -371,6 +386,39 @@ impl Store for PostgresStore {
             runs.iter()
                 .map(|run| writer.record(run.run, run.results, time))
                 .collect::<Result<Vec<_>, _>>()
+        })?;
+        Ok(outcomes)
+    }
+
+    fn record_reports(
+        &self,
+        recorded_at: Timestamp,
+        reports: &[ReportRun<'_>],
+    ) -> Result<Vec<ReportOutcome>, StoreError> {
+        let time = recorded_at.as_second();
+        let (outcomes, _) = self.write_history(|writer| {
+            let runs: Vec<&attest_model::RunRecord> = reports.iter().map(|r| r.run.run).collect();
+            // Runs already recorded, and those recorded by this write, by (source, target,
+            // observation second).
+            let mut recorded = writer.recorded_runs(&runs)?;
+            writer.prepare(runs.iter().copied())?;
+            let mut outcomes = Vec::with_capacity(reports.len());
+            for report in reports {
+                let run = report.run.run;
+                let key = (
+                    run.source.clone(),
+                    run.target.clone(),
+                    run.observed_at.as_second(),
+                );
+                if let Some(&run_id) = recorded.get(&key) {
+                    outcomes.push(ReportOutcome::Duplicate { run_id });
+                    continue;
+                }
+                let outcome = writer.record(run, report.run.results, time)?;
+                recorded.insert(key, outcome.run_id);
+                outcomes.push(ReportOutcome::Recorded(outcome));
+            }
+            Ok(outcomes)
         })?;
         Ok(outcomes)
     }
@@ -399,7 +447,7 @@ impl Store for PostgresStore {
     }
 
     fn latest_event(&self, kind: &str) -> Result<Option<(u64, String)>, StoreError> {
-        self.read(|db| {
+        self.once(|db| {
             let row = db.query_opt(
                 "SELECT l.seq, l.payload FROM ledger l JOIN ledger_kinds k ON k.id = l.kind_id
                  WHERE k.name = $1 AND l.kind_id <> 1 ORDER BY l.seq DESC LIMIT 1",
@@ -416,7 +464,7 @@ impl Store for PostgresStore {
     }
 
     fn current_results(&self) -> Result<Vec<ResultInterval>, StoreError> {
-        self.read(history::current_results)
+        self.once(history::current_results)
     }
 
     fn history(
@@ -425,15 +473,15 @@ impl Store for PostgresStore {
         check: &str,
         resource: &str,
     ) -> Result<Vec<ResultInterval>, StoreError> {
-        self.read(|db| history::history(db, target, check, resource))
+        self.once(|db| history::history(db, target, check, resource))
     }
 
     fn targets(&self) -> Result<Vec<TargetRecord>, StoreError> {
-        self.read(history::targets)
+        self.once(history::targets)
     }
 
     fn series(&self) -> Result<Vec<SeriesRecord>, StoreError> {
-        self.read(history::series)
+        self.once(history::series)
     }
 
     fn visit_intervals(
@@ -456,7 +504,7 @@ impl Store for PostgresStore {
         to: Timestamp,
         index: u64,
     ) -> Result<Option<RunInfo>, StoreError> {
-        self.read(|db| history::nth_run(db, target, from, to, index))
+        self.once(|db| history::nth_run(db, target, from, to, index))
     }
 
     fn visit_ledger(
@@ -468,7 +516,7 @@ impl Store for PostgresStore {
     }
 
     fn checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError> {
-        self.read(ledger::checkpoints)
+        self.once(ledger::checkpoints)
     }
 
     fn save_finding(
@@ -530,7 +578,7 @@ impl Store for PostgresStore {
     }
 
     fn findings(&self) -> Result<Vec<Finding>, StoreError> {
-        let rows = self.read(|db| {
+        let rows = self.once(|db| {
             db.query("SELECT id, state FROM findings ORDER BY id", &[])?
                 .iter()
                 .map(|r| Ok((get::<i64>(r, 0)?, get::<String>(r, 1)?)))
@@ -548,7 +596,7 @@ impl Store for PostgresStore {
     }
 
     fn finding_history(&self, id: i64) -> Result<Vec<FindingEvent>, StoreError> {
-        let rows = self.read(|db| {
+        let rows = self.once(|db| {
             db.query(
                 "SELECT l.seq, l.time, k.name, l.payload FROM finding_events e
                  JOIN ledger l ON l.seq = e.seq JOIN ledger_kinds k ON k.id = l.kind_id

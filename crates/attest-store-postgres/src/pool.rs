@@ -35,9 +35,17 @@ impl Conn {
             .start()
             .map_err(db_err)?;
         Ok(Db {
-            tx,
+            client: Inner::Tx(tx),
             statements: &mut self.statements,
         })
+    }
+
+    /// Statements run one by one, each its own transaction (one round trip each).
+    pub(crate) fn plain(&mut self) -> Db<'_> {
+        Db {
+            client: Inner::Plain(&mut self.client),
+            statements: &mut self.statements,
+        }
     }
 
     /// A read-write transaction (read committed: each statement sees what committed before
@@ -45,7 +53,7 @@ impl Conn {
     pub(crate) fn write(&mut self) -> Result<Db<'_>, StoreError> {
         let tx = self.client.transaction().map_err(db_err)?;
         Ok(Db {
-            tx,
+            client: Inner::Tx(tx),
             statements: &mut self.statements,
         })
     }
@@ -56,10 +64,26 @@ impl Conn {
     }
 }
 
-/// A transaction with the connection's statement cache.
+/// A transaction, or a connection outside any, with the connection's statement cache.
 pub(crate) struct Db<'a> {
-    tx: Transaction<'a>,
+    client: Inner<'a>,
     statements: &'a mut HashMap<&'static str, Statement>,
+}
+
+enum Inner<'a> {
+    Tx(Transaction<'a>),
+    Plain(&'a mut Client),
+}
+
+/// Calls `$method` on the transaction or the client.
+macro_rules! on_client {
+    ($db:expr, $method:ident($($arg:expr),*)) => {
+        match &mut $db.client {
+            Inner::Tx(tx) => tx.$method($($arg),*),
+            Inner::Plain(client) => client.$method($($arg),*),
+        }
+        .map_err(db_err)
+    };
 }
 
 impl Db<'_> {
@@ -68,7 +92,7 @@ impl Db<'_> {
         if let Some(statement) = self.statements.get(sql) {
             return Ok(statement.clone());
         }
-        let statement = self.tx.prepare(sql).map_err(db_err)?;
+        let statement = on_client!(self, prepare(sql))?;
         self.statements.insert(sql, statement.clone());
         Ok(statement)
     }
@@ -80,7 +104,7 @@ impl Db<'_> {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, StoreError> {
         let statement = self.statement(sql)?;
-        self.tx.query(&statement, params).map_err(db_err)
+        on_client!(self, query(&statement, params))
     }
 
     /// The one row of `sql`.
@@ -90,7 +114,7 @@ impl Db<'_> {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Row, StoreError> {
         let statement = self.statement(sql)?;
-        self.tx.query_one(&statement, params).map_err(db_err)
+        on_client!(self, query_one(&statement, params))
     }
 
     /// The row of `sql`, if any.
@@ -100,7 +124,7 @@ impl Db<'_> {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Option<Row>, StoreError> {
         let statement = self.statement(sql)?;
-        self.tx.query_opt(&statement, params).map_err(db_err)
+        on_client!(self, query_opt(&statement, params))
     }
 
     /// Runs `sql`; returns the number of rows it changed.
@@ -110,11 +134,11 @@ impl Db<'_> {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<u64, StoreError> {
         let statement = self.statement(sql)?;
-        self.tx.execute(&statement, params).map_err(db_err)
+        on_client!(self, execute(&statement, params))
     }
 
     /// Visits the rows of `sql` in chunks of `chunk`, holding only one chunk in memory, until
-    /// `visit` returns false.
+    /// `visit` returns false; in a transaction only.
     pub(crate) fn visit_rows(
         &mut self,
         sql: &'static str,
@@ -123,9 +147,14 @@ impl Db<'_> {
         visit: &mut dyn FnMut(&Row) -> Result<bool, StoreError>,
     ) -> Result<(), StoreError> {
         let statement = self.statement(sql)?;
-        let portal = self.tx.bind(&statement, params).map_err(db_err)?;
+        let Inner::Tx(tx) = &mut self.client else {
+            return Err(StoreError::Database(
+                "reading in chunks needs a transaction".into(),
+            ));
+        };
+        let portal = tx.bind(&statement, params).map_err(db_err)?;
         loop {
-            let rows = self.tx.query_portal(&portal, chunk).map_err(db_err)?;
+            let rows = tx.query_portal(&portal, chunk).map_err(db_err)?;
             let done = rows.len() < usize::try_from(chunk).unwrap_or(0);
             for row in &rows {
                 if !visit(row)? {
@@ -138,9 +167,12 @@ impl Db<'_> {
         }
     }
 
-    /// Commits.
+    /// Commits (a transaction; outside one, every statement committed already).
     pub(crate) fn commit(self) -> Result<(), StoreError> {
-        self.tx.commit().map_err(db_err)
+        match self.client {
+            Inner::Tx(tx) => tx.commit().map_err(db_err),
+            Inner::Plain(_) => Ok(()),
+        }
     }
 }
 

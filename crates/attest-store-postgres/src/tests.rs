@@ -87,6 +87,16 @@ fn fresh() -> (Box<dyn Store>, Schema) {
 
 attest_store::store_conformance_tests!(fresh());
 
+fn fresh_postgres() -> (Box<PostgresStore>, Schema) {
+    let schema = Schema::new();
+    (Box::new(schema.store()), schema)
+}
+
+mod accounts {
+    use super::*;
+    attest_store::account_conformance_tests!(fresh_postgres());
+}
+
 fn public() -> attest_ledger::PublicKey {
     SigningKey::from_seed(KEY_SEED).public()
 }
@@ -397,7 +407,10 @@ fn reconnecting_keeps_data_and_does_not_rerun_migrations() {
     drop(store);
     let again = PostgresStore::connect(&schema.url()).unwrap();
     assert_eq!(again.list_evidence(None).unwrap().len(), 1);
-    assert_eq!(scalar(&again, "SELECT COUNT(*) FROM schema_migrations"), 1);
+    assert_eq!(
+        scalar(&again, "SELECT COUNT(*) FROM schema_migrations"),
+        MIGRATIONS.len() as i64
+    );
     assert_eq!(
         scalar(&again, "SELECT MAX(version) FROM schema_migrations"),
         MIGRATIONS.len() as i64
@@ -420,7 +433,7 @@ fn a_database_from_a_newer_attest_is_refused() {
             err,
             StoreError::TooNew {
                 found: 99,
-                supported: 1
+                supported: 2
             }
         ),
         "{err}"
@@ -445,7 +458,10 @@ fn servers_starting_together_migrate_once() {
         handle.join().unwrap().unwrap();
     }
     let store = schema.store();
-    assert_eq!(scalar(&store, "SELECT COUNT(*) FROM schema_migrations"), 1);
+    assert_eq!(
+        scalar(&store, "SELECT COUNT(*) FROM schema_migrations"),
+        MIGRATIONS.len() as i64
+    );
     assert_eq!(scalar(&store, "SELECT COUNT(*) FROM ledger_head"), 1);
 }
 
@@ -689,4 +705,63 @@ fn an_edited_or_deleted_finding_differs_from_the_ledger() {
     sql(&store, "DELETE FROM finding_events; DELETE FROM findings");
     let problems = report(&store).finding_problems;
     assert!(problems[0].contains("the row was deleted"), "{problems:?}");
+}
+
+/// The same agent report delivered to two servers at once is recorded once; the same user
+/// added on two servers at once exists once.
+#[test]
+fn two_servers_take_a_report_or_a_name_once() {
+    use attest_store::accounts::{AccountStore, Actor, NewUser};
+    use attest_store::{ReportOutcome, ReportRun};
+    let schema = Schema::new();
+    let servers = [Arc::new(schema.store()), Arc::new(schema.store())];
+    let start = Arc::new(Barrier::new(2));
+    let handles: Vec<_> = servers
+        .iter()
+        .map(|store| {
+            let (store, start) = (Arc::clone(store), Arc::clone(&start));
+            std::thread::spawn(move || {
+                let record = run("web-1", 0);
+                let results = [result("c", Status::Pass)];
+                start.wait();
+                let outcome = store
+                    .record_reports(
+                        Timestamp::from_second(1_767_225_700).unwrap(),
+                        &[ReportRun {
+                            report_id: "report-0001",
+                            run: RunResults {
+                                run: &record,
+                                results: &results,
+                            },
+                        }],
+                    )
+                    .unwrap()[0];
+                let added = store.add_user(
+                    &NewUser {
+                        name: "alice",
+                        role: attest_model::Role::Admin,
+                        password_hash: "$argon2id$x",
+                    },
+                    Actor {
+                        by: "attest",
+                        at: Timestamp::from_second(1_767_225_800).unwrap(),
+                    },
+                );
+                (outcome, added.is_ok())
+            })
+        })
+        .collect();
+    let outcomes: Vec<(ReportOutcome, bool)> =
+        handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let recorded = outcomes
+        .iter()
+        .filter(|(o, _)| matches!(o, ReportOutcome::Recorded(_)))
+        .count();
+    assert_eq!(recorded, 1, "{outcomes:?}");
+    assert_eq!(outcomes[0].0.run_id(), outcomes[1].0.run_id());
+    assert_eq!(outcomes.iter().filter(|(_, added)| *added).count(), 1);
+    let store = &servers[0];
+    assert_eq!(store.targets().unwrap()[0].runs, 1);
+    assert_eq!(store.users().unwrap().len(), 1);
+    assert!(report(store).is_intact());
 }
