@@ -15,10 +15,13 @@
 //! servers keep no files of their own.
 //!
 //! Every write is one transaction that first locks the `ledger_head` row: writers on every
-//! server queue there, so the hash chain never forks, while readers (each on a connection of
-//! the pool) see the last committed state without waiting. Migrations are embedded and
+//! server queue there (for up to [`LOCK_TIMEOUT`]), so the hash chain never forks, while
+//! readers (each on a connection of the pool) see the last committed state without waiting. Migrations are embedded and
 //! versioned in `schema_migrations`, applied in one transaction under an advisory lock, so
 //! servers starting together migrate once.
+//!
+//! The store lives in the first schema of the connection's `search_path`: several stores
+//! can share a database, each in its own schema (`?options=-csearch_path%3Dname` in the URL).
 //!
 //! Connections are plain TCP without TLS: run the database on the same host or network
 //! namespace, or reach it through a local TLS proxy (such as stunnel or pgbouncer with
@@ -51,7 +54,7 @@ use history::{FoldCache, Writer};
 use ledger::LedgerWriter;
 use pool::{Db, Pool};
 
-pub use pool::ACQUIRE_TIMEOUT;
+pub use pool::{ACQUIRE_TIMEOUT, LOCK_TIMEOUT};
 
 /// Connections a store opens at most, unless told otherwise ([`PostgresStore::with_pool_size`]).
 pub const DEFAULT_POOL_SIZE: usize = 8;
@@ -88,7 +91,27 @@ impl std::fmt::Debug for PostgresStore {
     reason = "shaped for `map_err(db_err)`"
 )]
 pub(crate) fn db_err(err: postgres::Error) -> StoreError {
-    StoreError::Database(err.to_string())
+    StoreError::Database(describe(&err))
+}
+
+/// `err` in one line: the server's message and code, or the client's error and its causes.
+pub(crate) fn describe(err: &postgres::Error) -> String {
+    if let Some(db) = err.as_db_error() {
+        let mut text = format!("{} (SQLSTATE {})", db.message(), db.code().code());
+        if let Some(detail) = db.detail() {
+            text.push_str(": ");
+            text.push_str(detail);
+        }
+        return text;
+    }
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// Column `index` of `row`.
@@ -146,6 +169,14 @@ impl PostgresStore {
     #[must_use]
     pub fn with_pool_size(mut self, size: usize) -> Self {
         self.pool.set_size(size);
+        self
+    }
+
+    /// Fails a write that waited `timeout` for another to finish (default [`LOCK_TIMEOUT`]),
+    /// as when a server holding the ledger head stopped answering mid-write.
+    #[must_use]
+    pub fn with_lock_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.pool.set_lock_timeout(timeout);
         self
     }
 

@@ -13,10 +13,14 @@ use attest_store::StoreError;
 use postgres::types::ToSql;
 use postgres::{Client, IsolationLevel, NoTls, Row, Statement, Transaction};
 
-use crate::db_err;
+use crate::{db_err, describe};
 
 /// How long a caller waits for a busy pool to return a connection.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long a statement waits for a lock (a writer for the ledger head) before failing,
+/// unless told otherwise.
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// One connection and the statements prepared on it.
 pub(crate) struct Conn {
@@ -180,6 +184,7 @@ impl Db<'_> {
 pub(crate) struct Pool {
     config: postgres::Config,
     size: usize,
+    lock_timeout: Duration,
     state: Mutex<PoolState>,
     returned: Condvar,
 }
@@ -195,6 +200,7 @@ impl Pool {
         Pool {
             config,
             size: size.max(1),
+            lock_timeout: LOCK_TIMEOUT,
             state: Mutex::new(PoolState {
                 idle: Vec::new(),
                 open: 0,
@@ -210,10 +216,15 @@ impl Pool {
 
     /// Opens a connection outside the pool's count.
     pub(crate) fn connect(&self) -> Result<Conn, StoreError> {
-        let client = self
-            .config
-            .connect(NoTls)
-            .map_err(|e| StoreError::Database(format!("cannot connect to PostgreSQL: {e}")))?;
+        let mut client = self.config.connect(NoTls).map_err(|e| {
+            StoreError::Database(format!("cannot connect to PostgreSQL: {}", describe(&e)))
+        })?;
+        client
+            .batch_execute(&format!(
+                "SET lock_timeout = {}",
+                self.lock_timeout.as_millis().max(1)
+            ))
+            .map_err(db_err)?;
         Ok(Conn {
             client,
             statements: HashMap::new(),
@@ -225,6 +236,10 @@ impl Pool {
         let mut state = self.state();
         loop {
             if let Some(conn) = state.idle.pop() {
+                if conn.client.is_closed() {
+                    state.open = state.open.saturating_sub(1);
+                    continue;
+                }
                 return Ok(Pooled {
                     pool: self,
                     conn: Some(conn),
@@ -267,6 +282,15 @@ impl Pool {
         state.idle.push(conn);
         drop(state);
         self.returned.notify_one();
+    }
+
+    /// Changes how long statements of new connections wait for a lock; idle connections are
+    /// closed, so that every connection handed out from now on has it.
+    pub(crate) fn set_lock_timeout(&mut self, timeout: Duration) {
+        self.lock_timeout = timeout;
+        let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
+        state.open = state.open.saturating_sub(state.idle.len());
+        state.idle.clear();
     }
 
     /// Changes the pool's size (at least 1).
