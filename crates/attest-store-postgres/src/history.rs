@@ -793,14 +793,16 @@ pub(crate) fn visit_intervals(
     to: Timestamp,
     visit: &mut dyn FnMut(IntervalRecord),
 ) -> Result<(), StoreError> {
-    db.visit_rows(
-        "SELECT i.series_id, i.status, i.severity, i.message, i.first_seen,
-                COALESCE(i.last_seen, t.last_seen), COALESCE(i.observations, t.runs - i.first_run_no + 1),
-                i.last_seen IS NULL
-         FROM intervals i JOIN series s ON s.id = i.series_id JOIN targets t ON t.id = s.target_id
-         WHERE i.first_seen <= $1 AND COALESCE(i.last_seen, t.last_seen) >= $2
-         ORDER BY i.series_id, i.first_seen, i.id",
-        &[&to.as_second(), &from.as_second()],
+    let (from, to) = (from.as_second(), to.as_second());
+    db.visit_cursor(
+        &format!(
+            "SELECT i.series_id, i.status, i.severity, i.message, i.first_seen,
+                    COALESCE(i.last_seen, t.last_seen), COALESCE(i.observations, t.runs - i.first_run_no + 1),
+                    i.last_seen IS NULL
+             FROM intervals i JOIN series s ON s.id = i.series_id JOIN targets t ON t.id = s.target_id
+             WHERE i.first_seen <= {to} AND COALESCE(i.last_seen, t.last_seen) >= {from}
+             ORDER BY i.series_id, i.first_seen, i.id"
+        ),
         50_000,
         &mut |row| {
             let series: i64 = get(row, 0)?;

@@ -30,7 +30,7 @@ const SEEDED_KINDS: [&str; 5] = [
 ];
 
 /// Rows read per round trip when visiting the ledger.
-const VISIT_CHUNK: i32 = 20_000;
+const VISIT_CHUNK: u32 = 20_000;
 
 /// A ledger row waiting to be written.
 struct Row {
@@ -254,12 +254,13 @@ pub(crate) fn visit(
         .map(|r| Ok((get(r, 0)?, (get(r, 1)?, get(r, 2)?))))
         .collect::<Result<_, StoreError>>()?;
     let mut rendered = String::with_capacity(256);
-    db.visit_rows(
-        "SELECT l.seq, l.time, l.kind_id, l.payload, l.hash_prefix,
-                r.id, r.target_id, r.observed_at, r.max_gap, r.results, r.changed, r.gone
-         FROM ledger l LEFT JOIN runs r ON l.payload IS NULL AND r.id = l.seq
-         WHERE l.seq >= $1 ORDER BY l.seq",
-        &[&from],
+    db.visit_cursor(
+        &format!(
+            "SELECT l.seq, l.time, l.kind_id, l.payload, l.hash_prefix,
+                    r.id, r.target_id, r.observed_at, r.max_gap, r.results, r.changed, r.gone
+             FROM ledger l LEFT JOIN runs r ON l.payload IS NULL AND r.id = l.seq
+             WHERE l.seq >= {from} ORDER BY l.seq"
+        ),
         VISIT_CHUNK,
         &mut |row| {
             let seq: i64 = get(row, 0)?;

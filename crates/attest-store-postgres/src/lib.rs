@@ -321,13 +321,12 @@ fn evidence_row(row: &Row) -> Result<EvidenceRecord, StoreError> {
 impl Store for PostgresStore {
     fn put_object(&self, content: &[u8]) -> Result<String, StoreError> {
         let address = object_address(content);
-        let mut conn = self.pool.get()?;
-        let mut db = conn.write()?;
-        db.execute(
-            "INSERT INTO objects (address, content) VALUES ($1, $2) ON CONFLICT (address) DO NOTHING",
-            &[&address, &content],
-        )?;
-        db.commit()?;
+        self.once(|db| {
+            db.execute(
+                "INSERT INTO objects (address, content) VALUES ($1, $2) ON CONFLICT (address) DO NOTHING",
+                &[&address, &content],
+            )
+        })?;
         Ok(address)
     }
 

@@ -141,32 +141,33 @@ impl Db<'_> {
         on_client!(self, execute(&statement, params))
     }
 
-    /// Visits the rows of `sql` in chunks of `chunk`, holding only one chunk in memory, until
-    /// `visit` returns false; in a transaction only.
-    pub(crate) fn visit_rows(
+    /// Visits the rows of `query` through a cursor, `chunk` rows per round trip, until `visit`
+    /// returns false; in a transaction only. A cursor's plan favours the first rows (index
+    /// order over sorting), so a long ordered read streams instead of sorting it all first.
+    pub(crate) fn visit_cursor(
         &mut self,
-        sql: &'static str,
-        params: &[&(dyn ToSql + Sync)],
-        chunk: i32,
+        query: &str,
+        chunk: u32,
         visit: &mut dyn FnMut(&Row) -> Result<bool, StoreError>,
     ) -> Result<(), StoreError> {
-        let statement = self.statement(sql)?;
         let Inner::Tx(tx) = &mut self.client else {
-            return Err(StoreError::Database(
-                "reading in chunks needs a transaction".into(),
-            ));
+            return Err(StoreError::Database("a cursor needs a transaction".into()));
         };
-        let portal = tx.bind(&statement, params).map_err(db_err)?;
+        tx.batch_execute(&format!(
+            "DECLARE attest_visit NO SCROLL CURSOR FOR {query}"
+        ))
+        .map_err(db_err)?;
+        let fetch = format!("FETCH {chunk} FROM attest_visit");
         loop {
-            let rows = tx.query_portal(&portal, chunk).map_err(db_err)?;
+            let rows = tx.query(fetch.as_str(), &[]).map_err(db_err)?;
             let done = rows.len() < usize::try_from(chunk).unwrap_or(0);
             for row in &rows {
                 if !visit(row)? {
-                    return Ok(());
+                    return tx.batch_execute("CLOSE attest_visit").map_err(db_err);
                 }
             }
             if done {
-                return Ok(());
+                return tx.batch_execute("CLOSE attest_visit").map_err(db_err);
             }
         }
     }

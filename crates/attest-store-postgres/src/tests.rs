@@ -809,3 +809,38 @@ fn a_writer_waits_for_the_ledger_head_only_so_long() {
     assert_eq!(outcome.opened, 1);
     assert!(report(&store).is_intact());
 }
+
+/// The ledger is read from any entry and the reader may stop early; the connection serves
+/// the next reads as before.
+#[test]
+fn the_ledger_is_read_from_any_entry_and_reading_stops_when_asked() {
+    let schema = Schema::new();
+    let store = schema.store().with_pool_size(1);
+    for hour in 0..5 {
+        store
+            .record_run(&run("web-1", hour * 3600), &[result("c", Status::Pass)])
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    store
+        .visit_ledger(3, &mut |entry| {
+            seen.push((entry.seq, entry.kind.to_owned()));
+            if seen.len() == 3 {
+                std::ops::ControlFlow::Break(())
+            } else {
+                std::ops::ControlFlow::Continue(())
+            }
+        })
+        .unwrap();
+    assert_eq!(
+        seen,
+        [
+            (3, "scan.run".to_owned()),
+            (4, "scan.run".to_owned()),
+            (5, "scan.run".to_owned())
+        ]
+    );
+    let all = attest_store::ledger_records(&store, 1, attest_ledger::GENESIS).unwrap();
+    assert_eq!(all.len(), 6);
+    assert!(report(&store).is_intact());
+}
