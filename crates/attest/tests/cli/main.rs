@@ -19,6 +19,7 @@ mod notify;
 mod remediate;
 mod report;
 mod scan;
+mod server;
 mod workspace;
 
 use std::path::{Path, PathBuf};
