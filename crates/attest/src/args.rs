@@ -95,6 +95,10 @@ pub(crate) enum Command {
     /// Run the configured sources on a schedule, as a service: record every run, open and
     /// resolve findings, detect drift, notify
     Monitor(MonitorArgs),
+    /// Collect and evaluate this host's checks on a schedule and push the results to an
+    /// Attest server, spooling them on disk until the server has them
+    #[command(after_long_help = AGENT_EXIT_CODES)]
+    Agent(AgentArgs),
     /// Findings: non-conformities and their corrective actions
     #[command(subcommand)]
     Findings(FindingsCommand),
@@ -109,6 +113,15 @@ pub(crate) enum Command {
     /// Notification channels: send a test notification to each
     #[command(subcommand)]
     Notify(crate::commands::notify::NotifyCommand),
+    /// Run the server: web UI, JSON API and agent ingest, on SQLite or PostgreSQL
+    Serve(crate::commands::serve::ServeArgs),
+    /// Server users: add the first admin, list, change passwords, disable
+    #[command(subcommand)]
+    Users(crate::commands::serve::UsersCommand),
+    /// Hosts whose agents push to the server: register (prints the agent token once),
+    /// rotate, revoke, list
+    #[command(subcommand)]
+    Hosts(crate::commands::serve::HostsCommand),
     /// Print a shell completion script
     Completions(CompletionsArgs),
 }
@@ -660,6 +673,54 @@ pub(crate) struct MonitorArgs {
     /// Root to scan instead of the host sources of attest.toml
     #[arg(long, value_name = "DIR")]
     pub(crate) root: Option<PathBuf>,
+}
+
+/// Exit codes of `attest agent --once`, for `--help`.
+const AGENT_EXIT_CODES: &str = "Exit codes with --once: 0 every report was delivered; 1 reports remain \
+spooled (the server was unreachable, busy or refused the token) or the server rejected one; \
+2 usage or configuration error.";
+
+#[derive(Debug, Args)]
+pub(crate) struct AgentArgs {
+    /// The Attest server, e.g. https://attest.example.com
+    #[arg(long, env = "ATTEST_SERVER", value_name = "URL")]
+    pub(crate) server: String,
+    /// File holding this host's agent token (from `attest hosts add`); it must not be
+    /// readable by group or others (chmod 600)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) token_file: PathBuf,
+    /// Collect and push every DURATION, e.g. 1h or 15m (default: [monitoring] interval in
+    /// attest.toml, else 1h)
+    #[arg(long, value_parser = parse_interval, value_name = "DURATION")]
+    pub(crate) interval: Option<jiff::SignedDuration>,
+    /// Folder of reports waiting for the server (default: /var/lib/attest/spool as root, else
+    /// spool/ in the user's data folder)
+    #[arg(long, value_name = "DIR")]
+    pub(crate) spool: Option<PathBuf>,
+    /// Most reports the spool holds; when it is full and the server cannot take any, the new
+    /// run's report is not kept (an error is logged) and the waiting ones are never dropped
+    #[arg(long, default_value_t = 10_000, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) spool_max: u32,
+    /// Collect, push what is spooled and exit (for cron or a systemd timer)
+    #[arg(long)]
+    pub(crate) once: bool,
+    #[command(flatten)]
+    pub(crate) root: RootArg,
+    /// Host name to report as (default: the host name of the root); the server accepts a
+    /// report only for the host its token was issued to
+    #[arg(long, value_name = "NAME")]
+    pub(crate) host: Option<String>,
+    /// PEM file of the certificate authorities to trust for the server, instead of the
+    /// built-in web roots (for a server with a private CA)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ca_file: Option<PathBuf>,
+    /// Longest one push may take, connecting included
+    #[arg(long, value_parser = parse_interval, default_value = "30s", value_name = "DURATION")]
+    pub(crate) timeout: jiff::SignedDuration,
+    /// Allow a plain http:// server other than this machine (the token then crosses the
+    /// network unencrypted)
+    #[arg(long)]
+    pub(crate) allow_insecure_http: bool,
 }
 
 fn parse_interval(text: &str) -> Result<jiff::SignedDuration, String> {

@@ -179,10 +179,16 @@ pub(crate) fn key_path(store_dir: &Path) -> PathBuf {
 
 /// Loads the ledger signing key of `store_dir`, creating it (mode 0600) if there is none.
 pub(crate) fn signing_key(store_dir: &Path) -> anyhow::Result<SigningKey> {
+    signing_key_file(&key_path(store_dir))
+}
+
+/// Loads the ledger signing key in `path`, creating it (mode 0600, public key beside it as
+/// `.pub`) if there is none.
+pub(crate) fn signing_key_file(path: &Path) -> anyhow::Result<SigningKey> {
     use fs_err::os::unix::fs::OpenOptionsExt as _;
     use std::io::Write as _;
     use std::os::unix::fs::PermissionsExt as _;
-    let path = key_path(store_dir);
+    let path = path.to_path_buf();
     match fs_err::metadata(&path) {
         Ok(meta) => {
             if meta.permissions().mode() & 0o077 != 0 {
@@ -207,7 +213,7 @@ pub(crate) fn signing_key(store_dir: &Path) -> anyhow::Result<SigningKey> {
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = SigningKey::generate()?;
-            let dir = path.parent().unwrap_or(store_dir);
+            let dir = path.parent().unwrap_or(Path::new("."));
             fs_err::create_dir_all(dir)?;
             fs_err::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
             let mut file = fs_err::OpenOptions::new()

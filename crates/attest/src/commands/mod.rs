@@ -1,5 +1,6 @@
 //! One module per subcommand; each returns an exit status.
 
+mod agent;
 mod assess;
 mod catalog;
 mod checks;
@@ -15,6 +16,7 @@ mod package;
 pub(crate) mod remediate;
 mod report;
 mod scan;
+pub(crate) mod serve;
 mod simulate;
 mod status;
 mod validate;
@@ -42,11 +44,15 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Verify(args) => verify::run(global, &args),
         Command::Report(command) => report::run(global, &command),
         Command::Monitor(args) => monitor::run(global, &args),
+        Command::Agent(args) => agent::run(global, &args),
         Command::Findings(command) => findings::run(global, &command),
         Command::Export(command) => package::export(global, &command),
         Command::Simulate(command) => simulate::run(global, &command),
         Command::Remediate(args) => remediate::run(global, &args),
         Command::Notify(command) => notify::run(global, &command),
+        Command::Serve(args) => serve::serve(global, &args),
+        Command::Users(command) => serve::users(global, &command),
+        Command::Hosts(command) => serve::hosts(global, &command),
         Command::Completions(args) => completions(&args),
     }
 }

@@ -5,7 +5,9 @@ use std::fmt::Write as _;
 use std::time::Instant;
 
 use anyhow::Context as _;
-use attest_model::{RunRecord, Severity, Status};
+use attest_collect::RootFs;
+use attest_collect::host::HostFacts;
+use attest_model::{CheckResult, RunRecord, Severity, Status};
 use attest_report::results::{ScanReport, scan_report, to_junit, to_sarif};
 use attest_store::{RunOutcome, Store as _};
 use attest_workspace::Workspace;
@@ -32,6 +34,61 @@ pub(crate) struct Scan {
     pub(crate) evaluate_ms: f64,
 }
 
+/// Host facts collected under a root, with when and how long it took.
+pub(crate) struct Collected {
+    pub(crate) fs: RootFs,
+    pub(crate) facts: HostFacts,
+    pub(crate) observed_at: Timestamp,
+    pub(crate) collect_ms: f64,
+}
+
+/// Collects the host facts of `fs`.
+pub(crate) fn collect_host(fs: RootFs) -> Collected {
+    let started = Instant::now();
+    let observed_at = Timestamp::now();
+    let facts = attest_collect::host::collect(&fs, observed_at);
+    Collected {
+        fs,
+        facts,
+        observed_at,
+        collect_ms: started.elapsed().as_secs_f64() * 1000.0,
+    }
+}
+
+/// The host checks evaluated over collected facts.
+pub(crate) struct Evaluated {
+    /// The ids of the host checks.
+    pub(crate) host_checks: BTreeSet<String>,
+    pub(crate) results: Vec<CheckResult>,
+    /// The facts the checks read.
+    pub(crate) facts: serde_json::Value,
+    pub(crate) evaluate_ms: f64,
+}
+
+/// Evaluates every host check of `engine` over `collected`: what `attest scan` and
+/// `attest agent` both do with a host's facts.
+pub(crate) fn evaluate_host(
+    engine: &attest_engine::CheckEngine,
+    collected: &Collected,
+) -> anyhow::Result<Evaluated> {
+    let facts =
+        serde_json::to_value(&collected.facts).context("cannot serialise the host facts")?;
+    let started = Instant::now();
+    let host_checks: BTreeSet<String> = engine
+        .checks()
+        .iter()
+        .filter(|c| c.source == "host")
+        .map(|c| c.id.clone())
+        .collect();
+    let results = engine.evaluate_only(&facts, Some(&host_checks));
+    Ok(Evaluated {
+        host_checks,
+        results,
+        facts,
+        evaluate_ms: started.elapsed().as_secs_f64() * 1000.0,
+    })
+}
+
 /// Collects host facts under `root` while the workspace loads and its checks compile (on the
 /// other core), then evaluates the host checks and records the run.
 pub(crate) fn scan_host(
@@ -40,12 +97,7 @@ pub(crate) fn scan_host(
 ) -> anyhow::Result<(Workspace, attest_engine::CheckEngine, Scan)> {
     let fs = host_root(root)?;
     let (collected, loaded) = std::thread::scope(|scope| {
-        let collector = scope.spawn(|| {
-            let started = Instant::now();
-            let observed_at = Timestamp::now();
-            let facts = attest_collect::host::collect(&fs, observed_at);
-            (facts, observed_at, started.elapsed().as_secs_f64() * 1000.0)
-        });
+        let collector = scope.spawn(|| collect_host(fs));
         let loaded = load_with_engine(global, true);
         (collector.join(), loaded)
     });
@@ -53,18 +105,20 @@ pub(crate) fn scan_host(
     let Some((engine, _)) = engine else {
         return Err(Failure::input("the checks did not compile"));
     };
-    let (facts, observed_at, collect_ms) =
+    let collected =
         collected.map_err(|_| anyhow::anyhow!("the host collector stopped unexpectedly"))?;
-    let facts_json = serde_json::to_value(&facts).context("cannot serialise the host facts")?;
-    let started = Instant::now();
-    let host_checks: BTreeSet<String> = engine
-        .checks()
-        .iter()
-        .filter(|c| c.source == "host")
-        .map(|c| c.id.clone())
-        .collect();
-    let results = engine.evaluate_only(&facts_json, Some(&host_checks));
-    let evaluate_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let Evaluated {
+        host_checks,
+        results,
+        facts: facts_json,
+        evaluate_ms,
+    } = evaluate_host(&engine, &collected)?;
+    let Collected {
+        fs,
+        facts,
+        observed_at,
+        collect_ms,
+    } = collected;
     let started = Instant::now();
     let store = open_store(global, &workspace)?;
     let outcome = store

@@ -9,6 +9,7 @@
     reason = "tests fail by panicking"
 )]
 
+mod agent;
 mod catalog;
 mod evidence;
 mod findings;
@@ -18,6 +19,7 @@ mod notify;
 mod remediate;
 mod report;
 mod scan;
+mod server;
 mod workspace;
 
 use std::path::{Path, PathBuf};
