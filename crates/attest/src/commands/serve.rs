@@ -81,18 +81,23 @@ pub(crate) fn open_backend(
     }
 }
 
-#[allow(
-    clippy::unnecessary_wraps,
-    reason = "the PostgreSQL backend opens here"
-)]
 fn open_postgres(
-    _global: &GlobalArgs,
-    _workspace: &attest_workspace::Workspace,
-    _url: &str,
-    _args: &DatabaseArgs,
-    _key_of: impl Fn(&std::path::Path) -> anyhow::Result<attest_ledger::SigningKey>,
+    global: &GlobalArgs,
+    workspace: &attest_workspace::Workspace,
+    url: &str,
+    args: &DatabaseArgs,
+    key_of: impl Fn(&std::path::Path) -> anyhow::Result<attest_ledger::SigningKey>,
 ) -> anyhow::Result<(Arc<dyn Backend>, attest_ledger::SigningKey, String)> {
-    Err(Failure::input("PostgreSQL is not available in this build"))
+    let dir = match &args.key_file {
+        Some(_) => PathBuf::new(),
+        None => store_dir(global, workspace)?,
+    };
+    let store = attest_store_postgres::PostgresStore::connect(url)
+        .map_err(|e| Failure::input(format!("cannot open the PostgreSQL store: {e}")))?
+        .with_signing_key(key_of(&dir)?);
+    // Show where, without a password that may be in the URL.
+    let shown = url.split_once('@').map_or(url, |(_, host)| host);
+    Ok((Arc::new(store), key_of(&dir)?, format!("PostgreSQL at {shown}")))
 }
 
 pub(crate) fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitStatus> {
