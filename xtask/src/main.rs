@@ -59,14 +59,54 @@ fn generated() -> Vec<(PathBuf, String)> {
         "facts/host.v1.json",
         schemars::schema_for!(attest_collect::host::HostFacts).to_value(),
     ));
-    schemas
+    schemas.push((
+        "agent-report.schema.json",
+        schemars::schema_for!(attest_model::AgentReport).to_value(),
+    ));
+    schemas.push(("openapi.json", attest_server::openapi::document()));
+    let mut files: Vec<(PathBuf, String)> = schemas
         .into_iter()
         .map(|(name, schema)| {
             let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
             text.push('\n');
             (Path::new("schemas").join(name), text)
         })
-        .collect()
+        .collect();
+    files.push((PathBuf::from("docs/server-roles.md"), role_matrix()));
+    files
+}
+
+/// The role matrix of the server as a Markdown table.
+fn role_matrix() -> String {
+    use attest_model::Role;
+    use attest_server::routes::{Face, ROUTES};
+    let mut text = String::from(
+        "# Server routes and roles\n\n\
+         Generated from `crates/attest-server/src/routes.rs` by `cargo xtask codegen`; the server \
+         refuses any request this table does not allow (401 or a redirect to the login page \
+         when nobody is logged in, 403 otherwise), and a test walks every row with every role.\n\n\
+         | method | path | face | admin | editor | auditor | agent | anyone | what |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
+    );
+    for route in ROUTES {
+        let mark = |role: Role| if route.allows(role) { "yes" } else { "" };
+        let face = match route.face {
+            Face::Api => "API",
+            Face::Page => "page",
+        };
+        text.push_str(&format!(
+            "| {} | `{}` | {face} | {} | {} | {} | {} | {} | {} |\n",
+            route.method,
+            route.path,
+            mark(Role::Admin),
+            mark(Role::Editor),
+            mark(Role::Auditor),
+            mark(Role::Agent),
+            if route.is_public() { "yes" } else { "" },
+            route.summary
+        ));
+    }
+    text
 }
 
 fn repo_root() -> PathBuf {

@@ -22,13 +22,17 @@ use axum::Router;
 use jiff::SignedDuration;
 
 pub mod api;
-pub mod views;
 pub mod auth;
 pub mod error;
+pub mod findings;
 pub mod ingest;
 pub mod openapi;
 pub mod routes;
 pub mod ui;
+pub mod views;
+
+#[cfg(test)]
+mod tests;
 
 /// A store the server can run on: history, ledger and evidence, plus accounts.
 pub trait Backend: Store + AccountStore {}

@@ -196,7 +196,6 @@ pub struct Fold {
 
 /// How a series that was open before the run comes out of it.
 enum Outcome {
-    Extended,
     Changed(usize),
     Resumed,
     Gone,
@@ -219,6 +218,17 @@ impl Fold {
             .entry(source.to_owned())
             .or_default()
             .insert(name.to_owned(), state);
+    }
+
+    /// Forgets the state of `source`/`name` (a writer whose cached state went stale), and
+    /// returns it.
+    pub fn remove_target(&mut self, source: &str, name: &str) -> Option<TargetState> {
+        let names = self.targets.get_mut(source)?;
+        let state = names.remove(name);
+        if names.is_empty() {
+            self.targets.remove(source);
+        }
+        state
     }
 
     /// Every target's state: source, name, state.
@@ -289,24 +299,23 @@ impl Fold {
                 changes, observed, ..
             } => (changes, Some(observed)),
         };
-        let mut seen: HashSet<(&str, &str)> = HashSet::with_capacity(results.len());
-        for result in results {
-            if !seen.insert((result.check.as_str(), result.resource.as_str())) {
+        let mut reported: HashMap<(&str, &str), usize> = HashMap::with_capacity(results.len());
+        for (i, result) in results.iter().enumerate() {
+            if reported
+                .insert((result.check.as_str(), result.resource.as_str()), i)
+                .is_some()
+            {
                 return Err(StoreError::InvalidRun(format!(
                     "check `{}` reported resource `{}` twice in one run of `{}`",
                     result.check, result.resource, run.target
                 )));
             }
         }
-        // Decide how each series open before the run comes out of it.
+        // Decide how each series open before the run comes out of it; series merely extended
+        // (the common case) need nothing written and are left out.
         let mut outcomes: Vec<(String, String, Outcome)> = Vec::new();
         match observed {
             Observed::Full(results) => {
-                let reported: HashMap<(&str, &str), usize> = results
-                    .iter()
-                    .enumerate()
-                    .map(|(i, r)| ((r.check.as_str(), r.resource.as_str()), i))
-                    .collect();
                 for (check, resources) in &target.series {
                     for (resource, state) in resources {
                         let Some(open) = state.open else { continue };
@@ -316,7 +325,7 @@ impl Fold {
                                 Outcome::Changed(i)
                             }
                             Some(_) if gap => Outcome::Resumed,
-                            Some(_) => Outcome::Extended,
+                            Some(_) => continue,
                         };
                         outcomes.push((check.clone(), resource.clone(), outcome));
                     }
@@ -396,7 +405,6 @@ impl Fold {
             };
             let Some(open) = state.open else { continue };
             match outcome {
-                Outcome::Extended => continue,
                 Outcome::Gone => {
                     sink.close(open.id, &end_of(&open))?;
                     state.open = None;

@@ -1,6 +1,7 @@
 //! The web UI: server-rendered pages (minijinja templates in `templates/`), a stylesheet and
 //! a small script in `static/`; every page works without JavaScript.
 
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 
 use axum::Router;
@@ -23,7 +24,10 @@ pub struct Templates {
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/base.html")),
     ("login.html", include_str!("../../templates/login.html")),
-    ("dashboard.html", include_str!("../../templates/dashboard.html")),
+    (
+        "dashboard.html",
+        include_str!("../../templates/dashboard.html"),
+    ),
     ("error.html", include_str!("../../templates/error.html")),
 ];
 
@@ -65,7 +69,7 @@ pub fn url_encode(text: &str) -> String {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
             out.push(char::from(b));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            let _ = write!(out, "%{b:02X}");
         }
     }
     out
@@ -132,7 +136,10 @@ async fn login(
         .await;
     match result {
         Ok(login) => (
-            [(header::SET_COOKIE, auth::session_cookie(&state, &login.session_id))],
+            [(
+                header::SET_COOKIE,
+                auth::session_cookie(&state, &login.session_id),
+            )],
             Redirect::to(&next),
         )
             .into_response(),

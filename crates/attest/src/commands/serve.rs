@@ -45,6 +45,10 @@ pub(crate) struct ServeArgs {
     /// Worker threads (default: one per core)
     #[arg(long, value_name = "N")]
     pub(crate) workers: Option<usize>,
+    /// Apply the findings lifecycle to the latest results every this many seconds (0: never;
+    /// when several servers share a database, let one of them do it)
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub(crate) findings_every: u64,
 }
 
 /// Opens the store named by `args` with the ledger signing key.
@@ -77,15 +81,23 @@ pub(crate) fn open_backend(
     }
 }
 
-#[allow(clippy::unnecessary_wraps, reason = "the PostgreSQL backend opens here")]
 fn open_postgres(
-    _global: &GlobalArgs,
-    _workspace: &attest_workspace::Workspace,
-    _url: &str,
-    _args: &DatabaseArgs,
-    _key_of: impl Fn(&std::path::Path) -> anyhow::Result<attest_ledger::SigningKey>,
+    global: &GlobalArgs,
+    workspace: &attest_workspace::Workspace,
+    url: &str,
+    args: &DatabaseArgs,
+    key_of: impl Fn(&std::path::Path) -> anyhow::Result<attest_ledger::SigningKey>,
 ) -> anyhow::Result<(Arc<dyn Backend>, attest_ledger::SigningKey, String)> {
-    Err(Failure::input("PostgreSQL is not available in this build"))
+    let dir = match &args.key_file {
+        Some(_) => PathBuf::new(),
+        None => store_dir(global, workspace)?,
+    };
+    let store = attest_store_postgres::PostgresStore::connect(url)
+        .map_err(|e| Failure::input(format!("cannot open the PostgreSQL store: {e}")))?
+        .with_signing_key(key_of(&dir)?);
+    // Show where, without a password that may be in the URL.
+    let shown = url.split_once('@').map_or(url, |(_, host)| host);
+    Ok((Arc::new(store), key_of(&dir)?, format!("PostgreSQL at {shown}")))
 }
 
 pub(crate) fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitStatus> {
@@ -107,6 +119,12 @@ pub(crate) fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<Exi
             .map_err(|e| Failure::input(format!("cannot listen on {}: {e}", args.listen)))?;
         let address = listener.local_addr()?;
         let state = AppState::new(backend, workspace, options, Some(key))?;
+        if args.findings_every > 0 {
+            tokio::spawn(attest_server::findings::run(
+                state.clone(),
+                std::time::Duration::from_secs(args.findings_every),
+            ));
+        }
         printer::note(&format!(
             "Attest is serving http://{address}/ from {described}. Stop it with Ctrl-C."
         ));
@@ -389,7 +407,11 @@ pub(crate) fn hosts(global: &GlobalArgs, command: &HostsCommand) -> anyhow::Resu
             let mut json = Vec::new();
             for h in &hosts {
                 let revoked = h.revoked_at.map(|t| t.to_string()).unwrap_or_default();
-                listing.push(vec![h.name.clone(), h.created_at.to_string(), revoked.clone()]);
+                listing.push(vec![
+                    h.name.clone(),
+                    h.created_at.to_string(),
+                    revoked.clone(),
+                ]);
                 json.push(serde_json::json!({
                     "name": h.name, "created_at": h.created_at.to_string(),
                     "revoked_at": h.revoked_at.map(|t| t.to_string()),

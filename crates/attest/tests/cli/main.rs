@@ -19,6 +19,7 @@ mod notify;
 mod remediate;
 mod report;
 mod scan;
+mod server;
 mod server_kill;
 mod workspace;
 
