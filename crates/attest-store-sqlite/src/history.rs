@@ -1,6 +1,6 @@
 //! Result history in SQLite: writing runs through the shared fold, and reading intervals.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use attest_model::{CheckResult, ResultInterval, RunRecord, Severity, Status};
 use attest_store::fold::{
@@ -122,24 +122,45 @@ pub(crate) struct Writer<'a, 'c, 'k> {
     rendered: String,
     runs: u64,
     observations: u64,
+    /// Targets whose fold state this write read from the store or checked against it.
+    checked: HashSet<i64>,
 }
 
 impl<'a, 'c, 'k> Writer<'a, 'c, 'k> {
     pub(crate) fn new(tx: &'a Transaction<'c>, ledger: LedgerWriter<'k>) -> Self {
+        Self::with_fold(tx, ledger, Fold::new())
+    }
+
+    /// A writer that starts from the fold state of earlier writes ([`Writer::into_fold`]).
+    /// A target's cached state is trusted only while its `targets` row says that nobody
+    /// recorded a run of it since (same id, run count, latest run and time); otherwise it is
+    /// read again.
+    pub(crate) fn with_fold(tx: &'a Transaction<'c>, ledger: LedgerWriter<'k>, fold: Fold) -> Self {
         Writer {
             sink: SqlSink { tx, intervals: 0 },
-            fold: Fold::new(),
+            fold,
             ledger,
             dirty: HashMap::new(),
             rendered: String::with_capacity(256),
             runs: 0,
             observations: 0,
+            checked: HashSet::new(),
         }
     }
 
-    /// Loads a target's state into the fold, if the store has it and the fold does not.
+    /// Loads a target's state into the fold, unless the fold holds it up to date.
     fn load(&mut self, source: &str, name: &str) -> Result<(), StoreError> {
-        if self.fold.target(source, name).is_some() {
+        let cached = self.fold.target(source, name).map(|state| {
+            (
+                state.id,
+                i64::try_from(state.runs).unwrap_or(i64::MAX),
+                state.last_seen,
+                state.last_run,
+            )
+        });
+        if let Some((id, ..)) = cached
+            && (self.checked.contains(&id) || self.dirty.contains_key(&id))
+        {
             return Ok(());
         }
         let tx = self.sink.tx;
@@ -153,9 +174,20 @@ impl<'a, 'c, 'k> Writer<'a, 'c, 'k> {
             })
             .optional()
             .map_err(db_err)?;
+        if let Some(cached) = cached {
+            let current = found.map(|(id, runs, last_seen, last_run)| {
+                (id, runs, last_seen, last_run.unwrap_or(0))
+            });
+            if current == Some(cached) {
+                self.checked.insert(cached.0);
+                return Ok(());
+            }
+            self.fold.remove_target(source, name);
+        }
         let Some((id, runs, last_seen, last_run)) = found else {
             return Ok(());
         };
+        self.checked.insert(id);
         let mut state = TargetState {
             id,
             runs: u64::try_from(runs).unwrap_or(0),
@@ -322,6 +354,12 @@ impl<'a, 'c, 'k> Writer<'a, 'c, 'k> {
 
     /// Writes the targets' counters, signs the final checkpoint and records the ledger head.
     pub(crate) fn finish(self) -> Result<ImportOutcome, StoreError> {
+        self.finish_with_fold().map(|(outcome, _)| outcome)
+    }
+
+    /// [`Writer::finish`], handing back the fold state for the next write to start from
+    /// once this one commits.
+    pub(crate) fn finish_with_fold(self) -> Result<(ImportOutcome, Fold), StoreError> {
         let tx = self.sink.tx;
         let mut update = tx
             .prepare_cached(
@@ -344,13 +382,16 @@ impl<'a, 'c, 'k> Writer<'a, 'c, 'k> {
         }
         let intervals = self.sink.intervals;
         let (entries, checkpoints) = self.ledger.finish(tx)?;
-        Ok(ImportOutcome {
-            runs: self.runs,
-            observations: self.observations,
-            intervals,
-            entries,
-            checkpoints,
-        })
+        Ok((
+            ImportOutcome {
+                runs: self.runs,
+                observations: self.observations,
+                intervals,
+                entries,
+                checkpoints,
+            },
+            self.fold,
+        ))
     }
 }
 

@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use attest_ledger::{Checkpoint, SigningKey};
 use attest_model::{EvidenceRecord, Finding, FindingEvent, NewEvidence, ResultInterval};
+use attest_store::fold::Fold;
 use attest_store::payload::{self, EVIDENCE_ADDED};
 use attest_store::{
     FindingChange, ImportOutcome, IntervalRecord, ReportOutcome, ReportRun, RunDelta, RunInfo,
@@ -54,10 +55,18 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_accounts.sql"),
 ];
 
+/// Most targets whose fold state agent reports keep in memory between writes (about 60 KiB
+/// each with 100 results); past it, the cache starts again empty.
+const CACHE_TARGETS: usize = 25_000;
+
 /// A store in a folder: `attest.db` plus `objects/`.
 pub struct SqliteStore {
     dir: PathBuf,
     conn: Mutex<Connection>,
+    /// Fold state of the targets agent reports recorded, kept between writes so that a
+    /// report does not read its host's series again ([`history::Writer::with_fold`] checks
+    /// each against the store before trusting it). Locked only while `conn` is.
+    fold: Mutex<Fold>,
     key: Option<SigningKey>,
 }
 
@@ -98,6 +107,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             dir: dir.to_path_buf(),
             conn: Mutex::new(conn),
+            fold: Mutex::new(Fold::new()),
             key: None,
         })
     }
@@ -325,11 +335,17 @@ impl Store for SqliteStore {
         reports: &[ReportRun<'_>],
     ) -> Result<Vec<ReportOutcome>, StoreError> {
         let mut conn = self.conn();
+        let mut cache = self
+            .fold
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Taken out: a write that does not commit leaves the cache empty.
+        let fold = std::mem::take(&mut *cache);
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db_err)?;
         let ledger = LedgerWriter::open(&tx, self.key.as_ref())?;
-        let mut writer = Writer::new(&tx, ledger);
+        let mut writer = Writer::with_fold(&tx, ledger, fold);
         let mut outcomes = Vec::with_capacity(reports.len());
         // Runs recorded by this write, by (source, target, observation second).
         let mut recorded: std::collections::HashMap<(&str, &str, i64), i64> =
@@ -365,8 +381,11 @@ impl Store for SqliteStore {
                 outcomes.push(ReportOutcome::Recorded(outcome));
             }
         }
-        writer.finish()?;
+        let (_, fold) = writer.finish_with_fold()?;
         tx.commit().map_err(db_err)?;
+        if fold.targets().count() <= CACHE_TARGETS {
+            *cache = fold;
+        }
         Ok(outcomes)
     }
 

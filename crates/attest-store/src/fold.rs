@@ -13,9 +13,9 @@
 //! Writers ([`FoldSink`]) turn the fold's decisions into rows; the ledger replay turns them
 //! into intervals in memory, so a store's history can be checked against its ledger.
 
-use std::collections::HashMap;
-
-use std::collections::HashSet;
+// The fold hashes every reported (check, resource) pair of every run: a fast hasher, seeded
+// per process, instead of SipHash.
+use foldhash::{HashMap, HashMapExt as _, HashSet};
 
 use attest_model::{CheckResult, RunRecord, Severity, Status};
 use jiff::Timestamp;

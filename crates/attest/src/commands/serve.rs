@@ -97,7 +97,11 @@ fn open_postgres(
         .with_signing_key(key_of(&dir)?);
     // Show where, without a password that may be in the URL.
     let shown = url.split_once('@').map_or(url, |(_, host)| host);
-    Ok((Arc::new(store), key_of(&dir)?, format!("PostgreSQL at {shown}")))
+    Ok((
+        Arc::new(store),
+        key_of(&dir)?,
+        format!("PostgreSQL at {shown}"),
+    ))
 }
 
 pub(crate) fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitStatus> {

@@ -12,13 +12,13 @@ use crate::{Sandbox, stderr};
 const PASSWORD: &str = "correct horse battery staple";
 
 /// `attest serve` running in a sandbox on a free loopback port.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Server {
-    fn start(sandbox: &Sandbox, port: u16) -> Self {
+    pub(crate) fn start(sandbox: &Sandbox, port: u16) -> Self {
         let listen = format!("127.0.0.1:{port}");
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("attest"));
         cmd.current_dir(sandbox.path())
@@ -50,7 +50,8 @@ impl Server {
         panic!("attest serve did not answer on {}", self.url);
     }
 
-    fn kill(mut self) {
+    /// Stops the server with SIGKILL, as a crash would.
+    pub(crate) fn kill(mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }
@@ -63,7 +64,7 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -3,13 +3,12 @@
 //! acknowledged as, and the ledger verifies. Agents here send a report again after a
 //! connection error or a 5xx, as `attest agent` does, so the restart is transparent to them.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::Sandbox;
+use crate::server::{Server, free_port};
 
 const HOSTS: usize = 6;
 /// Reports acknowledged before the kill, and again after the restart, before stopping.
@@ -30,41 +29,6 @@ struct Ack {
     run_id: i64,
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn serve(sandbox: &Sandbox, port: u16) -> Child {
-    let child = Command::new(assert_cmd::cargo::cargo_bin("attest"))
-        .current_dir(sandbox.path())
-        .env("HOME", sandbox.path().join("home"))
-        .env_remove("ATTEST_WORKSPACE")
-        .env_remove("ATTEST_STORE")
-        .env_remove("ATTEST_DATABASE")
-        .env_remove("ATTEST_LOG")
-        .args(["serve", "--insecure-cookies", "--listen"])
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--store")
-        .arg(sandbox.path().join("store"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while ureq::get(&format!("http://127.0.0.1:{port}/healthz"))
-        .call()
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "the server did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child
-}
-
 /// A report of `host` observed at `second`, with statuses that change with it.
 fn report(host: &str, report_id: &str, second: i64) -> String {
     let observed_at = jiff::Timestamp::from_second(second).unwrap();
@@ -72,7 +36,7 @@ fn report(host: &str, report_id: &str, second: i64) -> String {
         .iter()
         .enumerate()
         .map(|(i, check)| {
-            let fail = (second + i as i64) % 7 == 0;
+            let fail = (second + i64::try_from(i).unwrap()) % 7 == 0;
             serde_json::json!({
                 "check": check,
                 "resource": "/etc/ssh/sshd_config",
@@ -94,9 +58,9 @@ fn report(host: &str, report_id: &str, second: i64) -> String {
 }
 
 /// Posts `body` once: `Some((status, run_id, duplicate))`, or `None` on a connection error.
-fn post(agent: &ureq::Agent, port: u16, token: &str, body: &str) -> Option<(u16, i64, bool)> {
+fn post(agent: &ureq::Agent, url: &str, token: &str, body: &str) -> Option<(u16, i64, bool)> {
     let mut response = agent
-        .post(&format!("http://127.0.0.1:{port}/api/v1/reports"))
+        .post(&format!("{url}/api/v1/reports"))
         .header("Authorization", &format!("Bearer {token}"))
         .header("Content-Type", "application/json")
         .send(body)
@@ -121,16 +85,11 @@ fn agent() -> ureq::Agent {
 
 #[test]
 fn no_acknowledged_report_is_lost_when_the_server_is_killed_and_restarted() {
-    let sandbox = Sandbox::new();
-    let store = sandbox.path().join("store");
+    let sandbox = Sandbox::with_workspace();
     let tokens: Vec<(String, String)> = (0..HOSTS)
         .map(|i| {
             let host = format!("web-{i}");
-            let output = sandbox
-                .attest(&["hosts", "add", &host, "--store"])
-                .arg(&store)
-                .output()
-                .unwrap();
+            let output = sandbox.attest(&["hosts", "add", &host]).output().unwrap();
             assert!(output.status.success(), "{output:?}");
             let token = String::from_utf8(output.stdout).unwrap().trim().to_owned();
             assert!(token.starts_with("atk_"), "{token}");
@@ -138,7 +97,8 @@ fn no_acknowledged_report_is_lost_when_the_server_is_killed_and_restarted() {
         })
         .collect();
     let port = free_port();
-    let mut server = serve(&sandbox, port);
+    let server = Server::start(&sandbox, port);
+    let url = server.url.clone();
 
     let acks = Arc::new(Mutex::new(Vec::<Ack>::new()));
     let acked = Arc::new(AtomicUsize::new(0));
@@ -149,6 +109,7 @@ fn no_acknowledged_report_is_lost_when_the_server_is_killed_and_restarted() {
         .cloned()
         .map(|(host, token)| {
             let (acks, acked, stop) = (Arc::clone(&acks), Arc::clone(&acked), Arc::clone(&stop));
+            let url = url.clone();
             std::thread::spawn(move || {
                 let client = agent();
                 let mut refused = Vec::new();
@@ -159,7 +120,7 @@ fn no_acknowledged_report_is_lost_when_the_server_is_killed_and_restarted() {
                     let body = report(&host, &report_id, second);
                     // Like an agent's spool: the same report until the server has it.
                     loop {
-                        match post(&client, port, &token, &body) {
+                        match post(&client, &url, &token, &body) {
                             Some((status @ (200 | 201), run_id, duplicate)) => {
                                 assert_eq!(duplicate, status == 200);
                                 acks.lock().unwrap().push(Ack {
@@ -195,10 +156,9 @@ fn no_acknowledged_report_is_lost_when_the_server_is_killed_and_restarted() {
         }
     };
     wait_for(ACKS_PER_PHASE);
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.kill();
     let at_kill = acked.load(Ordering::Relaxed);
-    let mut server = serve(&sandbox, port);
+    let server = Server::start(&sandbox, port);
     wait_for(at_kill + ACKS_PER_PHASE);
     stop.store(true, Ordering::Relaxed);
     for agent in agents {
@@ -212,7 +172,7 @@ fn no_acknowledged_report_is_lost_when_the_server_is_killed_and_restarted() {
     let client = agent();
     for ack in &acks {
         let body = report(&ack.host, &ack.report_id, ack.observed_at);
-        let answer = post(&client, port, &ack.token, &body);
+        let answer = post(&client, &url, &ack.token, &body);
         assert_eq!(
             answer,
             Some((200, ack.run_id, true)),
@@ -222,13 +182,8 @@ fn no_acknowledged_report_is_lost_when_the_server_is_killed_and_restarted() {
             ack.run_id
         );
     }
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.kill();
 
-    let output = sandbox
-        .attest(&["verify", "--store"])
-        .arg(&store)
-        .output()
-        .unwrap();
+    let output = sandbox.attest(&["verify"]).output().unwrap();
     assert!(output.status.success(), "{output:?}");
 }

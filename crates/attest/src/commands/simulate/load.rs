@@ -20,8 +20,8 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
@@ -76,6 +76,10 @@ pub(crate) struct SimulateLoadArgs {
     /// How long after --duration to keep sending reports the server has not acknowledged
     #[arg(long, value_name = "TIME", default_value = "60s", value_parser = parse_duration)]
     pub(crate) drain: Duration,
+    /// Stop once every host has sent this many reports (0: only --duration stops), e.g. 1 to
+    /// have every host report once before measuring, as a fleet that reported before would
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub(crate) rounds: u64,
     /// Concurrent connections (one thread each)
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub(crate) connections: usize,
@@ -360,7 +364,10 @@ impl Host {
             if i > 0 {
                 body.push(b',');
             }
-            let status = STATUS_NAMES.get(usize::from(*status)).copied().unwrap_or("pass");
+            let status = STATUS_NAMES
+                .get(usize::from(*status))
+                .copied()
+                .unwrap_or("pass");
             body.extend_from_slice(template.head.as_bytes());
             body.extend_from_slice(status.as_bytes());
             body.extend_from_slice(template.tail.as_bytes());
@@ -567,19 +574,22 @@ fn drive(
                                 let n = k
                                     .saturating_mul(connections as u64)
                                     .saturating_add(slot as u64);
-                                started + interval.saturating_mul(u32::try_from(n).unwrap_or(u32::MAX))
+                                started
+                                    + interval.saturating_mul(u32::try_from(n).unwrap_or(u32::MAX))
                             }
                             None => Instant::now(),
                         };
-                        if due >= stop_sending {
+                        if due >= stop_sending
+                            || (args.rounds > 0
+                                && k >= (hosts.len() as u64).saturating_mul(args.rounds))
+                        {
                             break;
                         }
                         if let Some(wait) = due.checked_duration_since(Instant::now()) {
                             std::thread::sleep(wait);
                         }
                         let count = hosts.len().max(1);
-                        let Some(host) =
-                            hosts.get_mut(usize::try_from(k).unwrap_or(0) % count)
+                        let Some(host) = hosts.get_mut(usize::try_from(k).unwrap_or(0) % count)
                         else {
                             break;
                         };
@@ -630,7 +640,9 @@ fn drive(
     let mut histogram = new_histogram()?;
     for (one, h) in results {
         tally.merge(one);
-        histogram.add(h).context("cannot merge latency histograms")?;
+        histogram
+            .add(h)
+            .context("cannot merge latency histograms")?;
     }
     let elapsed = tally
         .last_answer
@@ -669,7 +681,10 @@ fn drive(
     Ok((report, tally.acks))
 }
 
-#[allow(clippy::cast_precision_loss, reason = "milliseconds for people to read")]
+#[allow(
+    clippy::cast_precision_loss,
+    reason = "milliseconds for people to read"
+)]
 fn latency(histogram: &Histogram<u64>) -> Latency {
     let ms = |micros: u64| micros as f64 / 1000.0;
     if histogram.is_empty() {
@@ -1014,7 +1029,11 @@ fn register(
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.split(';').next().filter(|c| c.starts_with("attest_session=")))
+        .find_map(|v| {
+            v.split(';')
+                .next()
+                .filter(|c| c.starts_with("attest_session="))
+        })
         .map(str::to_owned);
     let text = response.body_mut().read_to_string().unwrap_or_default();
     let (200, Some(cookie)) = (status, cookie) else {
@@ -1121,9 +1140,8 @@ mod tests {
         let mut host = Host::new(0, fleet.templates.len(), &mut rng);
         let first = host.next(&fleet, "abcd1234", 0.02, &mut rng);
         let second = host.next(&fleet, "abcd1234", 0.02, &mut rng);
-        let parse = |p: &Pending| -> attest_model::AgentReport {
-            serde_json::from_slice(&p.body).unwrap()
-        };
+        let parse =
+            |p: &Pending| -> attest_model::AgentReport { serde_json::from_slice(&p.body).unwrap() };
         let (a, b) = (parse(&first), parse(&second));
         a.validate().unwrap();
         b.validate().unwrap();
