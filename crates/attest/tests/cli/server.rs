@@ -135,14 +135,12 @@ impl Agent {
     }
 
     fn spooled(&self) -> usize {
-        fs_err::read_dir(&self.spool)
-            .map(|entries| {
-                entries
-                    .filter_map(Result::ok)
-                    .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-                    .count()
-            })
-            .unwrap_or(0)
+        fs_err::read_dir(&self.spool).map_or(0, |entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+                .count()
+        })
     }
 }
 
