@@ -755,3 +755,93 @@ fn an_auditor_downloads_a_package_that_verifies() {
     assert_eq!(status, 400);
     assert_eq!(answer["error"]["field"], "end");
 }
+
+/// Two app servers on one PostgreSQL database are interchangeable: a session started on one
+/// works on the other, a report pushed to one is seen (and recognised as a duplicate) by the
+/// other, and failed logins count on both.
+#[test]
+fn app_servers_sharing_a_postgres_database_keep_no_state_of_their_own() {
+    let schema = attest_store_postgres::testing::Schema::new();
+    let second = schema.store();
+    let first = running_on(fixture_on(Arc::new(schema.store()), Guard::Schema(schema)));
+    let (workspace, _) = attest_catalog::load(None);
+    let other_state = AppState::new(
+        Arc::new(second),
+        workspace,
+        ServerOptions::default(),
+        Some(key()),
+    )
+    .unwrap();
+    let other = {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let state = other_state.clone();
+        std::thread::spawn(move || {
+            runtime().block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                tx.send(listener.local_addr().unwrap()).unwrap();
+                serve(listener, state, std::future::pending())
+                    .await
+                    .unwrap();
+            });
+        });
+        format!("http://{}", rx.recv().unwrap())
+    };
+    let (_, session) = first.login("admin", "correct horse battery");
+    let (cookie, _) = session.unwrap();
+    let mut response = first
+        .http
+        .get(format!("{other}/api/v1/me"))
+        .header("cookie", &cookie)
+        .call()
+        .unwrap();
+    assert_eq!(
+        response.status().as_u16(),
+        200,
+        "a session of one server works on the other"
+    );
+    let me: serde_json::Value = response.body_mut().read_json().unwrap();
+    assert_eq!(me["user"], "admin");
+
+    let check = first.fixture.state.workspace().checks[0].id.clone();
+    let body = report_json("web-1", "report-000030", "2026-11-01T10:00:00Z", &check).to_string();
+    let push = |base: &str| {
+        let mut response = first
+            .http
+            .post(format!("{base}/api/v1/reports"))
+            .header(
+                "authorization",
+                &format!("Bearer {}", first.fixture.agent_token),
+            )
+            .header("content-type", "application/json")
+            .send(body.as_str())
+            .unwrap();
+        let status = response.status().as_u16();
+        let json: serde_json::Value = response.body_mut().read_json().unwrap();
+        (status, json)
+    };
+    let (status, recorded) = push(&other);
+    assert_eq!(status, 201);
+    let (status, again) = push(&first.base);
+    assert_eq!(status, 200, "the first server sees the second one's report");
+    assert_eq!(again["run_id"], recorded["run_id"]);
+    for _ in 0..3 {
+        assert_eq!(first.login("editor", "wrong password!!").0, 401);
+    }
+    let mut failures = 0;
+    for _ in 0..3 {
+        let mut response = first
+            .http
+            .post(format!("{other}/api/v1/session"))
+            .header("content-type", "application/json")
+            .send(r#"{"name":"editor","password":"wrong password!!"}"#)
+            .unwrap();
+        if response.status().as_u16() == 429 {
+            failures += 1;
+        }
+        let _ = response.body_mut().read_to_string();
+    }
+    assert!(
+        failures >= 1,
+        "failed logins on one server count on the other"
+    );
+}
