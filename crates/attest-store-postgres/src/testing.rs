@@ -73,6 +73,11 @@ impl Schema {
         )
     }
 
+    /// The schema's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// A store in this schema, signing with the conformance key.
     pub fn store(&self) -> PostgresStore {
         PostgresStore::connect(&self.url())
