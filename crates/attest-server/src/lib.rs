@@ -22,13 +22,13 @@ use axum::Router;
 use jiff::SignedDuration;
 
 pub mod api;
-pub mod views;
 pub mod auth;
 pub mod error;
 pub mod ingest;
 pub mod openapi;
 pub mod routes;
 pub mod ui;
+pub mod views;
 
 /// A store the server can run on: history, ledger and evidence, plus accounts.
 pub trait Backend: Store + AccountStore {}
@@ -81,6 +81,7 @@ struct Inner {
     ingest: ingest::Ingest,
     templates: ui::Templates,
     /// The ledger signing key, for exporting auditor packages.
+    #[allow(dead_code, reason = "the auditor package export signs with it")]
     key: Option<attest_ledger::SigningKey>,
 }
 
@@ -147,6 +148,7 @@ impl AppState {
         &self.inner.templates
     }
 
+    #[allow(dead_code, reason = "the auditor package export signs with it")]
     pub(crate) fn key(&self) -> Option<&attest_ledger::SigningKey> {
         self.inner.key.as_ref()
     }

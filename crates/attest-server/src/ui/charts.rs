@@ -57,8 +57,14 @@ pub fn trend_svg(points: &[TrendPoint], categories: &[Category]) -> Option<Strin
     let y = |v: f64| TOP + plot_h * (1.0 - v.clamp(0.0, 100.0) / 100.0);
 
     let mut svg = String::new();
-    let first = points.first().map(|p| p.date.to_string()).unwrap_or_default();
-    let last = points.last().map(|p| p.date.to_string()).unwrap_or_default();
+    let first = points
+        .first()
+        .map(|p| p.date.to_string())
+        .unwrap_or_default();
+    let last = points
+        .last()
+        .map(|p| p.date.to_string())
+        .unwrap_or_default();
     let _ = write!(
         svg,
         "<svg class=\"trend-chart\" viewBox=\"0 0 {w} {h}\" role=\"img\" \
@@ -85,7 +91,7 @@ pub fn trend_svg(points: &[TrendPoint], categories: &[Category]) -> Option<Strin
     // X axis: a label every seven days back from the last, and the first.
     for (i, point) in points.iter().enumerate() {
         let from_end = n - 1 - i;
-        let weekly = from_end % 7 == 0;
+        let weekly = from_end.is_multiple_of(7);
         let first_far_enough = i == 0 && from_end % 7 >= 3;
         if !(weekly || first_far_enough) {
             continue;
@@ -126,7 +132,7 @@ pub fn trend_svg(points: &[TrendPoint], categories: &[Category]) -> Option<Strin
                     pen_down = true;
                     let _ = write!(
                         dots,
-                        "<circle class=\"pt series-{cat}\" cx=\"{cx}\" cy=\"{cy}\" r=\"3\">\
+                        "<circle class=\"pt series-{cat}\" cx=\"{cx}\" cy=\"{cy}\" r=\"2.5\">\
                          <title>{title}, {date}: {value}%</title></circle>",
                         cat = category.as_str(),
                         cx = num(x(i)),
@@ -162,7 +168,7 @@ fn trend_description(points: &[TrendPoint], categories: &[Category]) -> String {
             parts.push(format!("{}: no results yet.", category.title()));
             continue;
         };
-        match known.last() {
+        match known.next_back() {
             Some((last_date, last_value)) => parts.push(format!(
                 "{}: {first_value}% on {first_date}, {last_value}% on {last_date}.",
                 category.title()
@@ -258,7 +264,11 @@ pub fn segments(
         };
         match out.last_mut() {
             Some(last) if last.kind == kind && last.to == a => last.to = b,
-            _ => out.push(Segment { kind, from: a, to: b }),
+            _ => out.push(Segment {
+                kind,
+                from: a,
+                to: b,
+            }),
         }
     }
     out

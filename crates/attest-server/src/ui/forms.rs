@@ -15,10 +15,10 @@ use serde::Deserialize;
 
 use super::pages::{admin_context, control_context, evidence_context, finding_context, show};
 use super::{Layout, error_page_for, render, url_encode};
+use crate::AppState;
 use crate::api::{self, FindingChangeRequest, NewUserRequest};
 use crate::auth::{Caller, PendingCsrf};
 use crate::error::ApiError;
-use crate::AppState;
 
 /// A finding form: any of the change fields, and the CSRF token.
 #[derive(Debug, Default, Deserialize)]
@@ -67,14 +67,20 @@ pub(crate) async fn change_finding(
         .blocking(move |s| api::change_finding_as(s, id, &change, &by))
         .await;
     match result {
-        Ok(_) => Redirect::to(&format!("/findings/{id}?changed={}", url_encode(&event)))
-            .into_response(),
+        Ok(_) => {
+            Redirect::to(&format!("/findings/{id}?changed={}", url_encode(&event))).into_response()
+        }
         Err(err) if err.status == StatusCode::NOT_FOUND => error_page_for(&state, &caller, &err),
         Err(err) => {
             let status = err.status;
-            show(&state, &caller, "findings", "finding.html", status, move |s, layout| {
-                finding_context(s, layout, id, None, Some(&err))
-            })
+            show(
+                &state,
+                &caller,
+                "findings",
+                "finding.html",
+                status,
+                move |s, layout| finding_context(s, layout, id, None, Some(&err)),
+            )
             .await
         }
     }
@@ -117,14 +123,24 @@ pub(crate) async fn upload_evidence(
             let status = err.status;
             let known = state.workspace().control(&control).is_some();
             if from_control && known {
-                show(&state, &caller, "controls", "control.html", status, move |s, layout| {
-                    control_context(s, layout, &control, None, Some(&err))
-                })
+                show(
+                    &state,
+                    &caller,
+                    "controls",
+                    "control.html",
+                    status,
+                    move |s, layout| control_context(s, layout, &control, None, Some(&err)),
+                )
                 .await
             } else {
-                show(&state, &caller, "evidence", "evidence.html", status, move |s, layout| {
-                    evidence_context(s, layout, None, Some(&control), Some(&err))
-                })
+                show(
+                    &state,
+                    &caller,
+                    "evidence",
+                    "evidence.html",
+                    status,
+                    move |s, layout| evidence_context(s, layout, None, Some(&control), Some(&err)),
+                )
                 .await
             }
         }
@@ -142,7 +158,12 @@ pub(crate) struct UserForm {
     _csrf_token: Option<String>,
 }
 
-async fn admin_error(state: &AppState, caller: &Caller, form: &'static str, err: ApiError) -> Response {
+async fn admin_error(
+    state: &AppState,
+    caller: &Caller,
+    form: &'static str,
+    err: ApiError,
+) -> Response {
     let status = err.status;
     show(state, caller, "admin", "admin.html", status, move |s, _| {
         admin_context(s, None, Some(form), Some(&err))
@@ -155,16 +176,16 @@ pub(crate) async fn add_user(
     Extension(caller): Extension<Caller>,
     Form(form): Form<UserForm>,
 ) -> Response {
-    let role = match form.role.parse::<Role>() {
-        Ok(role) => role,
-        Err(_) => {
-            let err = ApiError::bad_request(
-                "invalid-role",
-                format!("`{}` is not a role; choose admin, editor or auditor", form.role),
-            )
-            .field("role");
-            return admin_error(&state, &caller, "user", err).await;
-        }
+    let Ok(role) = form.role.parse::<Role>() else {
+        let err = ApiError::bad_request(
+            "invalid-role",
+            format!(
+                "`{}` is not a role; choose admin, editor or auditor",
+                form.role
+            ),
+        )
+        .field("role");
+        return admin_error(&state, &caller, "user", err).await;
     };
     let request = NewUserRequest {
         name: form.name.trim().to_owned(),
@@ -241,9 +262,7 @@ pub(crate) async fn revoke_host(
         })
         .await;
     match result {
-        Ok(()) => {
-            Redirect::to(&format!("/admin?revoked={}", url_encode(&name))).into_response()
-        }
+        Ok(()) => Redirect::to(&format!("/admin?revoked={}", url_encode(&name))).into_response(),
         Err(err) if err.status == StatusCode::NOT_FOUND => error_page_for(&state, &caller, &err),
         Err(err) => admin_error(&state, &caller, "hosts", err).await,
     }

@@ -12,6 +12,7 @@
 //! Every page gets the layout's context from [`Layout`]: who is logged in, their CSRF token
 //! (every form carries it), which nav item is current, and what their role may do.
 
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::OnceLock;
 
@@ -42,19 +43,40 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/base.html")),
     ("macros.html", include_str!("../../templates/macros.html")),
     ("login.html", include_str!("../../templates/login.html")),
-    ("dashboard.html", include_str!("../../templates/dashboard.html")),
-    ("criteria.html", include_str!("../../templates/criteria.html")),
-    ("controls.html", include_str!("../../templates/controls.html")),
+    (
+        "dashboard.html",
+        include_str!("../../templates/dashboard.html"),
+    ),
+    (
+        "criteria.html",
+        include_str!("../../templates/criteria.html"),
+    ),
+    (
+        "controls.html",
+        include_str!("../../templates/controls.html"),
+    ),
     ("control.html", include_str!("../../templates/control.html")),
     ("hosts.html", include_str!("../../templates/hosts.html")),
     ("host.html", include_str!("../../templates/host.html")),
-    ("findings.html", include_str!("../../templates/findings.html")),
+    (
+        "findings.html",
+        include_str!("../../templates/findings.html"),
+    ),
     ("finding.html", include_str!("../../templates/finding.html")),
-    ("evidence.html", include_str!("../../templates/evidence.html")),
+    (
+        "evidence.html",
+        include_str!("../../templates/evidence.html"),
+    ),
     ("reports.html", include_str!("../../templates/reports.html")),
-    ("timeline.html", include_str!("../../templates/timeline.html")),
+    (
+        "timeline.html",
+        include_str!("../../templates/timeline.html"),
+    ),
     ("admin.html", include_str!("../../templates/admin.html")),
-    ("host_token.html", include_str!("../../templates/host_token.html")),
+    (
+        "host_token.html",
+        include_str!("../../templates/host_token.html"),
+    ),
     ("error.html", include_str!("../../templates/error.html")),
 ];
 
@@ -70,7 +92,10 @@ fn stylesheet() -> &'static str {
         css.push_str(STYLESHEET);
         css.push_str("\n/* Widths and offsets, in percent. */\n");
         for percent in 0..=100 {
-            css.push_str(&format!(".w-{percent}{{width:{percent}%}}.l-{percent}{{left:{percent}%}}\n"));
+            let _ = writeln!(
+                css,
+                ".w-{percent}{{width:{percent}%}}.l-{percent}{{left:{percent}%}}"
+            );
         }
         css
     })
@@ -137,7 +162,7 @@ pub fn url_encode(text: &str) -> String {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
             out.push(char::from(b));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            let _ = write!(out, "%{b:02X}");
         }
     }
     out
@@ -295,7 +320,10 @@ async fn login(
         .await;
     match result {
         Ok(login) => (
-            [(header::SET_COOKIE, auth::session_cookie(&state, &login.session_id))],
+            [(
+                header::SET_COOKIE,
+                auth::session_cookie(&state, &login.session_id),
+            )],
             Redirect::to(&next),
         )
             .into_response(),

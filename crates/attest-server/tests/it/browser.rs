@@ -1,4 +1,4 @@
-//! The web UI in headless Chromium through WebDriver (chromedriver): log in through the form,
+//! The web UI in headless Chromium through `WebDriver` (chromedriver): log in through the form,
 //! upload evidence for a control that has none and watch its status and the dashboard's
 //! readiness change, what each role sees, logging out; and a screenshot of every page at
 //! 1366x768 in `target/ui-screenshots/`.
@@ -95,8 +95,28 @@ async fn browser(driver: &Driver) -> Client {
         .connect(&driver.url)
         .await
         .expect("a Chromium session");
-    client.set_window_size(WIDTH, HEIGHT).await.unwrap();
+    viewport(&client, WIDTH, HEIGHT).await;
     client
+}
+
+/// Sizes the window so that the page's viewport is `width` x `height`.
+async fn viewport(client: &Client, width: u32, height: u32) {
+    client.set_window_size(width, height).await.unwrap();
+    let inner = client
+        .execute("return [window.innerWidth, window.innerHeight]", Vec::new())
+        .await
+        .unwrap();
+    let dimension = |i: usize| u32::try_from(inner[i].as_u64().unwrap()).unwrap();
+    let (extra_w, extra_h) = (
+        width.saturating_sub(dimension(0)),
+        height.saturating_sub(dimension(1)),
+    );
+    if extra_w > 0 || extra_h > 0 {
+        client
+            .set_window_size(width + extra_w, height + extra_h)
+            .await
+            .unwrap();
+    }
 }
 
 fn screenshot_dir() -> PathBuf {
@@ -105,13 +125,32 @@ fn screenshot_dir() -> PathBuf {
     dir
 }
 
-/// Saves the viewport as `name.png` and checks it is a PNG of the viewport's size.
+/// Saves the viewport as `name.png` (checked to be a PNG of 1366x768), and the whole page
+/// as `full/name.png`.
 async fn screenshot(client: &Client, name: &str) {
     let png = client.screenshot().await.unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{name} is a PNG");
     let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
-    assert_eq!(width, WIDTH, "{name} is {WIDTH} pixels wide");
+    let height = u32::from_be_bytes(png[20..24].try_into().unwrap());
+    assert_eq!(
+        (width, height),
+        (WIDTH, HEIGHT),
+        "{name} is {WIDTH}x{HEIGHT}"
+    );
     fs_err::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
+    let full = client
+        .execute("return document.documentElement.scrollHeight", Vec::new())
+        .await
+        .unwrap()
+        .as_u64()
+        .unwrap();
+    let full = u32::try_from(full).unwrap().clamp(HEIGHT, 6000);
+    viewport(client, WIDTH, full).await;
+    let png = client.screenshot().await.unwrap();
+    let dir = screenshot_dir().join("full");
+    fs_err::create_dir_all(&dir).unwrap();
+    fs_err::write(dir.join(format!("{name}.png")), png).unwrap();
+    viewport(client, WIDTH, HEIGHT).await;
 }
 
 async fn text(client: &Client, css: &str) -> String {
@@ -139,6 +178,22 @@ async fn path(client: &Client) -> String {
     }
 }
 
+/// The page's path once `done` accepts it (or after ten seconds).
+async fn path_when(client: &Client, done: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let path = path(client).await;
+        let ready = client
+            .execute("return document.readyState", Vec::new())
+            .await
+            .is_ok_and(|state| state == "complete");
+        if (ready && done(&path)) || Instant::now() > deadline {
+            return path;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn log_in(client: &Client, server: &Server, name: &str) {
     client.goto(&server.url("/login")).await.unwrap();
     client
@@ -162,7 +217,13 @@ async fn log_in(client: &Client, server: &Server, name: &str) {
         .click()
         .await
         .unwrap();
-    assert_eq!(path(client).await, "/", "{name} lands on the dashboard");
+    let landed = path_when(client, |p| p == "/").await;
+    assert_eq!(
+        landed,
+        "/",
+        "{name} lands on the dashboard: {}",
+        text(client, "main").await
+    );
 }
 
 async fn log_out(client: &Client) {
@@ -173,7 +234,7 @@ async fn log_out(client: &Client) {
         .click()
         .await
         .unwrap();
-    assert_eq!(path(client).await, "/login");
+    assert_eq!(path_when(client, |p| p == "/login").await, "/login");
 }
 
 async fn nav_labels(client: &Client) -> Vec<String> {
@@ -242,15 +303,25 @@ fn the_ui_works_in_a_real_browser() {
             .click()
             .await
             .unwrap();
-        let landed = path(&client).await;
+        let landed = path_when(&client, |p| p.contains("uploaded=")).await;
         assert!(
             landed.starts_with(&format!("/controls/{control}?uploaded=")),
             "{landed}: {}",
             client.source().await.unwrap()
         );
         assert_eq!(text(&client, "#control-status").await, "Passing");
-        assert!(text(&client, ".notice.good").await.contains("Evidence uploaded"));
-        let file_name = upload.path().file_name().unwrap().to_str().unwrap().to_owned();
+        assert!(
+            text(&client, ".notice.good")
+                .await
+                .contains("Evidence uploaded")
+        );
+        let file_name = upload
+            .path()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
         assert!(text(&client, "#main").await.contains(&file_name));
 
         // The dashboard's readiness went up.
@@ -264,7 +335,10 @@ fn the_ui_works_in_a_real_browser() {
             ("criteria", "/criteria".to_owned()),
             ("controls", "/controls".to_owned()),
             ("control", format!("/controls/{}", server.failing_control)),
-            ("control-missing-evidence", format!("/controls/{}", server.bare_control)),
+            (
+                "control-missing-evidence",
+                format!("/controls/{}", server.bare_control),
+            ),
             ("hosts", "/hosts".to_owned()),
             ("host", "/hosts/web-1".to_owned()),
             ("findings", "/findings".to_owned()),
@@ -277,11 +351,14 @@ fn the_ui_works_in_a_real_browser() {
         ];
         for (name, page) in &pages {
             client.goto(&server.url(page)).await.unwrap();
-            assert!(!text(&client, "main h1").await.is_empty(), "{page} has a heading");
+            assert!(
+                !text(&client, "main h1").await.is_empty(),
+                "{page} has a heading"
+            );
             screenshot(&client, name).await;
         }
         // The dashboard on a phone.
-        client.set_window_size(390, 844).await.unwrap();
+        viewport(&client, 390, 844).await;
         client.goto(&server.url("/")).await.unwrap();
         let overflow = client
             .execute(
@@ -290,10 +367,14 @@ fn the_ui_works_in_a_real_browser() {
             )
             .await
             .unwrap();
-        assert_eq!(overflow, serde_json::Value::Bool(false), "no sideways scrolling at 390px");
+        assert_eq!(
+            overflow,
+            serde_json::Value::Bool(false),
+            "no sideways scrolling at 390px"
+        );
         let png = client.screenshot().await.unwrap();
         fs_err::write(screenshot_dir().join("dashboard-mobile.png"), png).unwrap();
-        client.set_window_size(WIDTH, HEIGHT).await.unwrap();
+        viewport(&client, WIDTH, HEIGHT).await;
 
         // Logging out ends the session.
         log_out(&client).await;
@@ -304,9 +385,15 @@ fn the_ui_works_in_a_real_browser() {
         log_in(&client, &server, EDITOR).await;
         assert!(!nav_labels(&client).await.contains(&"Admin".to_owned()));
         client.goto(&server.url("/evidence")).await.unwrap();
-        assert_eq!(count(&client, "form[enctype='multipart/form-data']").await, 1);
+        assert_eq!(
+            count(&client, "form[enctype='multipart/form-data']").await,
+            1
+        );
         client.goto(&server.url("/admin")).await.unwrap();
-        assert_eq!(text(&client, "main h1").await, "You do not have access to this");
+        assert_eq!(
+            text(&client, "main h1").await,
+            "You do not have access to this"
+        );
         log_out(&client).await;
 
         // An auditor: no Admin, no upload forms, no finding forms.
@@ -318,7 +405,11 @@ fn the_ui_works_in_a_real_browser() {
             format!("/findings/{}", server.finding),
         ] {
             client.goto(&server.url(&page)).await.unwrap();
-            assert_eq!(count(&client, "main form[method='post']").await, 0, "{page}");
+            assert_eq!(
+                count(&client, "main form[method='post']").await,
+                0,
+                "{page}"
+            );
         }
         log_out(&client).await;
         client.close().await.unwrap();

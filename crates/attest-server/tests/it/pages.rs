@@ -127,37 +127,108 @@ fn text_of(body: &str, id: &str) -> String {
 
 fn assert_page(page: &Page, path: &str, role: &str) {
     assert_eq!(page.status, 200, "{role} GET {path}: {}", page.body);
-    assert!(page.body.starts_with("<!doctype html>"), "{role} GET {path}");
+    assert!(
+        page.body.starts_with("<!doctype html>"),
+        "{role} GET {path}"
+    );
     assert!(page.body.contains("<h1"), "{role} GET {path} has a heading");
     assert!(page.body.contains("<main id=\"main\""), "{role} GET {path}");
-    assert!(page.body.contains("href=\"#main\""), "{role} GET {path} has a skip link");
+    assert!(
+        page.body.contains("href=\"#main\""),
+        "{role} GET {path} has a skip link"
+    );
     assert!(
         !page.body.contains("could not complete the request"),
         "{role} GET {path} rendered"
     );
-    assert!(!page.body.contains("style=\""), "{role} GET {path} has no inline style");
-    assert!(!page.body.contains("<script>"), "{role} GET {path} has no inline script");
+    assert!(
+        !page.body.contains("style=\""),
+        "{role} GET {path} has no inline style"
+    );
+    assert!(
+        !page.body.contains("<script>"),
+        "{role} GET {path} has no inline script"
+    );
 }
 
 #[test]
 fn every_page_renders_for_every_role() {
     let server = support::start(false);
     let pages: Vec<(String, Vec<&str>)> = vec![
-        ("/".into(), vec!["id=\"readiness-percent\"", "Readiness by category", "Availability", "<svg class=\"trend-chart\"", "Top remediation items", "Controls by status", "db-1"]),
-        ("/criteria".into(), vec!["CC6.1", "Security", "Availability"]),
-        ("/controls".into(), vec!["Missing evidence", &server.failing_control]),
-        ("/controls?status=failing".into(), vec![&server.failing_control, "aria-current=\"true\""]),
-        ("/controls?family=xx-unknown".into(), vec!["No control matches these filters."]),
-        (format!("/controls/{}", server.failing_control), vec!["id=\"control-status\"", "Failing", "web-1", "Current check results"]),
-        (format!("/controls/{}", server.bare_control), vec!["Missing evidence", "No evidence yet."]),
-        ("/hosts".into(), vec!["web-1", "web-2", "db-1", "Silent", "Reporting"]),
+        (
+            "/".into(),
+            vec![
+                "id=\"readiness-percent\"",
+                "Readiness by category",
+                "Availability",
+                "<svg class=\"trend-chart\"",
+                "Top remediation items",
+                "Controls by status",
+                "db-1",
+            ],
+        ),
+        (
+            "/criteria".into(),
+            vec!["CC6.1", "Security", "Availability"],
+        ),
+        (
+            "/controls".into(),
+            vec!["Missing evidence", &server.failing_control],
+        ),
+        (
+            "/controls?status=failing".into(),
+            vec![&server.failing_control, "aria-current=\"true\""],
+        ),
+        (
+            "/controls?family=xx-unknown".into(),
+            vec!["No control matches these filters."],
+        ),
+        (
+            format!("/controls/{}", server.failing_control),
+            vec![
+                "id=\"control-status\"",
+                "Failing",
+                "web-1",
+                "Current check results",
+            ],
+        ),
+        (
+            format!("/controls/{}", server.bare_control),
+            vec!["Missing evidence", "No evidence yet."],
+        ),
+        (
+            "/hosts".into(),
+            vec!["web-1", "web-2", "db-1", "Silent", "Reporting"],
+        ),
         ("/hosts/web-1".into(), vec!["Latest results", "Fail"]),
-        ("/findings".into(), vec!["Overdue", "fails on web-1", "In progress"]),
+        (
+            "/findings".into(),
+            vec!["Overdue", "fails on web-1", "In progress"],
+        ),
         ("/findings?show=all".into(), vec!["Risk accepted"]),
-        (format!("/findings/{}", server.finding), vec!["Trail", "Opened", "attest"]),
+        (
+            format!("/findings/{}", server.finding),
+            vec!["Trail", "Opened", "attest"],
+        ),
         ("/evidence".into(), vec!["-review.pdf", "Download"]),
-        ("/reports".into(), vec!["/api/v1/reports/readiness?format=html", "/api/v1/reports/type1?format=json", "/api/v1/reports/type2?format=html", "/api/v1/package"]),
-        ("/timeline".into(), vec!["seg-operating", "seg-exception", "Exceptions noted", "<caption"]),
+        (
+            "/reports".into(),
+            vec![
+                "/api/v1/reports/readiness?format=html",
+                "/api/v1/reports/type1?format=json",
+                "/api/v1/reports/type2?format=html",
+                "/api/v1/package",
+            ],
+        ),
+        (
+            "/timeline".into(),
+            vec![
+                "seg-operating",
+                "seg-exception",
+                "Exceptions noted",
+                "<caption",
+            ],
+        ),
     ];
     for (name, role) in [(ADMIN, "admin"), (EDITOR, "editor"), (AUDITOR, "auditor")] {
         let session = login(&server, name);
@@ -168,7 +239,10 @@ fn every_page_renders_for_every_role() {
                 assert!(page.body.contains(text), "{role} GET {path} shows `{text}`");
             }
             // The current nav item is marked, and Admin is shown to admins only.
-            assert!(page.body.contains("aria-current=\"page\""), "{role} GET {path}");
+            assert!(
+                page.body.contains("aria-current=\"page\""),
+                "{role} GET {path}"
+            );
             assert_eq!(
                 page.body.contains("href=\"/admin\""),
                 role == "admin",
@@ -176,10 +250,15 @@ fn every_page_renders_for_every_role() {
             );
             // Forms that change things are shown to roles that may use them.
             let upload = page.body.contains("enctype=\"multipart/form-data\"");
-            if path.starts_with("/controls/") && path.contains(&server.bare_control) || path == "/evidence" {
+            if path.starts_with("/controls/") && path.contains(&server.bare_control)
+                || path == "/evidence"
+            {
                 assert_eq!(upload, role != "auditor", "{role} GET {path}: upload form");
             } else {
-                assert!(!upload || role != "auditor", "{role} GET {path}: no upload form");
+                assert!(
+                    !upload || role != "auditor",
+                    "{role} GET {path}: no upload form"
+                );
             }
             if path.starts_with("/findings/") {
                 assert_eq!(
@@ -192,13 +271,23 @@ fn every_page_renders_for_every_role() {
         let admin = get(&server, Some(&session), "/admin");
         if role == "admin" {
             assert_page(&admin, "/admin", role);
-            for text in ["Add a user", "Register a host", "web-1", EDITOR, AUDITOR, "/admin/hosts/web-1/revoke"] {
+            for text in [
+                "Add a user",
+                "Register a host",
+                "web-1",
+                EDITOR,
+                AUDITOR,
+                "/admin/hosts/web-1/revoke",
+            ] {
                 assert!(admin.body.contains(text), "admin page shows `{text}`");
             }
         } else {
             assert_eq!(admin.status, 403, "{role} GET /admin");
             assert!(admin.body.contains("You do not have access to this"));
-            assert!(admin.body.contains(&format!(">{name}<")), "403 page is in the layout");
+            assert!(
+                admin.body.contains(&format!(">{name}<")),
+                "403 page is in the layout"
+            );
         }
     }
 }
@@ -219,7 +308,10 @@ fn the_dashboard_numbers_match_the_readiness_report() {
     let shown: f64 = shown.trim_end_matches('%').parse().unwrap();
     assert!((shown - percent).abs() < 0.051, "{shown} vs {percent}");
     // The trend's text alternative lists every day with a value per category.
-    assert!(page.body.contains("<caption>Share of passing check results per category, by day</caption>"));
+    assert!(
+        page.body
+            .contains("<caption>Share of passing check results per category, by day</caption>")
+    );
     assert_eq!(page.body.matches("<tr><th scope=\"row\">20").count(), 30);
 }
 
@@ -232,15 +324,29 @@ fn unknown_things_and_strangers_get_friendly_answers() {
     assert_eq!(page.location.as_deref(), Some("/login?next=/controls"));
     let login_page = get(&server, None, "/login?next=/controls");
     assert_eq!(login_page.status, 200);
-    assert!(login_page.body.contains("name=\"next\" value=\"&#x2f;controls\""));
+    assert!(
+        login_page
+            .body
+            .contains("name=\"next\" value=\"&#x2f;controls\"")
+    );
     assert!(login_page.body.contains("<label for=\"password\">"));
     // A wrong password shows the form again with the error.
     let mut wrong = agent()
         .post(&server.url("/login"))
-        .send_form([("name", EDITOR), ("password", "not the password"), ("next", "/")])
+        .send_form([
+            ("name", EDITOR),
+            ("password", "not the password"),
+            ("next", "/"),
+        ])
         .unwrap();
     assert_eq!(wrong.status().as_u16(), 401);
-    assert!(wrong.body_mut().read_to_string().unwrap().contains("wrong password"));
+    assert!(
+        wrong
+            .body_mut()
+            .read_to_string()
+            .unwrap()
+            .contains("wrong password")
+    );
     // Unknown pages: in the layout for a logged-in person, plain otherwise, JSON for the API.
     let session = login(&server, EDITOR);
     let page = get(&server, Some(&session), "/controls/NO-SUCH-CONTROL");
@@ -280,7 +386,13 @@ fn findings_change_through_their_forms_for_editors_only() {
         &server,
         &editor,
         &path,
-        &[("action", "update"), ("status", "in_progress"), ("owner", "Platform team"), ("due", ""), ("note", "Patching this week.")],
+        &[
+            ("action", "update"),
+            ("status", "in_progress"),
+            ("owner", "Platform team"),
+            ("due", ""),
+            ("note", "Patching this week."),
+        ],
     );
     assert_eq!(page.status, 303, "{}", page.body);
     assert_eq!(page.location, Some(format!("{path}?changed=update")));
@@ -290,23 +402,58 @@ fn findings_change_through_their_forms_for_editors_only() {
     assert!(page.body.contains("Platform team"));
     assert_eq!(text_of(&page.body, "finding-status"), "In progress");
     // Closing needs a root cause and a corrective action: the page says so.
-    let page = post_form(&server, &editor, &path, &[("action", "close"), ("root_cause", ""), ("corrective_action", "")]);
+    let page = post_form(
+        &server,
+        &editor,
+        &path,
+        &[
+            ("action", "close"),
+            ("root_cause", ""),
+            ("corrective_action", ""),
+        ],
+    );
     assert_eq!(page.status, 400);
-    assert!(page.body.contains("closing a finding needs a root cause and a corrective action"));
+    assert!(
+        page.body
+            .contains("closing a finding needs a root cause and a corrective action")
+    );
     assert!(page.body.contains("class=\"sidebar\""));
     // An automated finding whose control still fails cannot be closed.
-    let page = post_form(&server, &editor, &path, &[("action", "close"), ("root_cause", "Drift"), ("corrective_action", "Pinned config")]);
+    let page = post_form(
+        &server,
+        &editor,
+        &path,
+        &[
+            ("action", "close"),
+            ("root_cause", "Drift"),
+            ("corrective_action", "Pinned config"),
+        ],
+    );
     assert_eq!(page.status, 409);
     assert!(page.body.contains("cannot be closed"));
     // Accepting the risk works.
-    let page = post_form(&server, &editor, &path, &[("action", "accept_risk"), ("reason", "Compensating control in place"), ("until", "")]);
+    let page = post_form(
+        &server,
+        &editor,
+        &path,
+        &[
+            ("action", "accept_risk"),
+            ("reason", "Compensating control in place"),
+            ("until", ""),
+        ],
+    );
     assert_eq!(page.status, 303);
     let page = get(&server, Some(&editor), &path);
     assert_eq!(text_of(&page.body, "finding-status"), "Risk accepted");
     assert!(page.body.contains("Compensating control in place"));
     // Auditors may not; nor may a form without the CSRF token.
     let auditor = login(&server, AUDITOR);
-    let page = post_form(&server, &auditor, &path, &[("action", "update"), ("note", "x")]);
+    let page = post_form(
+        &server,
+        &auditor,
+        &path,
+        &[("action", "update"), ("note", "x")],
+    );
     assert_eq!(page.status, 403);
     let mut response = agent()
         .post(&server.url(&path))
@@ -329,12 +476,20 @@ fn evidence_uploads_through_the_form_change_the_control() {
         &server,
         &editor,
         "/evidence?from=control",
-        &[("csrf_token", &editor.csrf), ("control", &control), ("effective_date", &today), ("note", "Signed")],
+        &[
+            ("csrf_token", &editor.csrf),
+            ("control", &control),
+            ("effective_date", &today),
+            ("note", "Signed"),
+        ],
         ("review.txt", b"Reviewed and signed."),
     );
     assert_eq!(page.status, 303, "{}", page.body);
     let location = page.location.unwrap();
-    assert!(location.starts_with(&format!("/controls/{control}?uploaded=")), "{location}");
+    assert!(
+        location.starts_with(&format!("/controls/{control}?uploaded=")),
+        "{location}"
+    );
     let after = get(&server, Some(&editor), &location);
     assert!(after.body.contains("Evidence uploaded"));
     assert!(after.body.contains("review.txt"));
@@ -344,7 +499,12 @@ fn evidence_uploads_through_the_form_change_the_control() {
         &server,
         &editor,
         "/evidence",
-        &[("csrf_token", &editor.csrf), ("control", &control), ("effective_date", &today), ("note", "")],
+        &[
+            ("csrf_token", &editor.csrf),
+            ("control", &control),
+            ("effective_date", &today),
+            ("note", ""),
+        ],
         ("second.txt", b"Another."),
     );
     assert_eq!(page.status, 303);
@@ -357,7 +517,11 @@ fn evidence_uploads_through_the_form_change_the_control() {
         &server,
         &editor,
         "/evidence",
-        &[("csrf_token", &editor.csrf), ("control", &control), ("effective_date", &today)],
+        &[
+            ("csrf_token", &editor.csrf),
+            ("control", &control),
+            ("effective_date", &today),
+        ],
         ("empty.txt", b""),
     );
     assert_eq!(page.status, 400);
@@ -367,7 +531,11 @@ fn evidence_uploads_through_the_form_change_the_control() {
         &server,
         &editor,
         "/evidence?from=control",
-        &[("csrf_token", &editor.csrf), ("control", &control), ("effective_date", "2999-01-01")],
+        &[
+            ("csrf_token", &editor.csrf),
+            ("control", &control),
+            ("effective_date", "2999-01-01"),
+        ],
         ("future.txt", b"x"),
     );
     assert_eq!(page.status, 400);
@@ -397,7 +565,16 @@ fn evidence_uploads_through_the_form_change_the_control() {
 fn admins_add_users_and_register_and_revoke_hosts() {
     let server = support::start(false);
     let admin = login(&server, ADMIN);
-    let page = post_form(&server, &admin, "/admin/users", &[("name", "victor"), ("role", "auditor"), ("password", "a long enough password")]);
+    let page = post_form(
+        &server,
+        &admin,
+        "/admin/users",
+        &[
+            ("name", "victor"),
+            ("role", "auditor"),
+            ("password", "a long enough password"),
+        ],
+    );
     assert_eq!(page.status, 303, "{}", page.body);
     assert_eq!(page.location.as_deref(), Some("/admin?added=victor"));
     let page = get(&server, Some(&admin), "/admin?added=victor");
@@ -406,12 +583,35 @@ fn admins_add_users_and_register_and_revoke_hosts() {
     let victor = support::login_with(&server, "victor", "a long enough password");
     assert_eq!(get(&server, Some(&victor), "/").status, 200);
     // A weak password and a duplicate name are explained on the page.
-    let page = post_form(&server, &admin, "/admin/users", &[("name", "walt"), ("role", "editor"), ("password", "short")]);
+    let page = post_form(
+        &server,
+        &admin,
+        "/admin/users",
+        &[("name", "walt"), ("role", "editor"), ("password", "short")],
+    );
     assert_eq!(page.status, 400);
     assert!(page.body.contains("at least 12 characters"));
-    let page = post_form(&server, &admin, "/admin/users", &[("name", "victor"), ("role", "editor"), ("password", "a long enough password")]);
+    let page = post_form(
+        &server,
+        &admin,
+        "/admin/users",
+        &[
+            ("name", "victor"),
+            ("role", "editor"),
+            ("password", "a long enough password"),
+        ],
+    );
     assert_eq!(page.status, 409);
-    let page = post_form(&server, &admin, "/admin/users", &[("name", "xavier"), ("role", "agent"), ("password", "a long enough password")]);
+    let page = post_form(
+        &server,
+        &admin,
+        "/admin/users",
+        &[
+            ("name", "xavier"),
+            ("role", "agent"),
+            ("password", "a long enough password"),
+        ],
+    );
     assert_eq!(page.status, 400);
     // A host's token is shown once, and works.
     let page = post_form(&server, &admin, "/admin/hosts", &[("name", "web-9")]);
@@ -420,7 +620,14 @@ fn admins_add_users_and_register_and_revoke_hosts() {
     let token_start = page.body.find("value=\"atk_").unwrap() + "value=\"".len();
     let token = &page.body[token_start..token_start + 68];
     assert!(token.starts_with("atk_") && token[4..].bytes().all(|b| b.is_ascii_hexdigit()));
-    support::push_report(&server, "web-9", token, jiff::Timestamp::now(), "web-9-first", |_| None);
+    support::push_report(
+        &server,
+        "web-9",
+        token,
+        jiff::Timestamp::now(),
+        "web-9-first",
+        |_| None,
+    );
     let page = get(&server, Some(&admin), "/admin");
     assert!(page.body.contains("/admin/hosts/web-9/revoke"));
     assert!(!page.body.contains(token), "the token is not shown again");
@@ -439,7 +646,16 @@ fn admins_add_users_and_register_and_revoke_hosts() {
     // Editors may do none of it.
     let editor = login(&server, EDITOR);
     for path in ["/admin/users", "/admin/hosts", "/admin/hosts/web-1/revoke"] {
-        let page = post_form(&server, &editor, path, &[("name", "zed"), ("role", "admin"), ("password", "a long enough password")]);
+        let page = post_form(
+            &server,
+            &editor,
+            path,
+            &[
+                ("name", "zed"),
+                ("role", "admin"),
+                ("password", "a long enough password"),
+            ],
+        );
         assert_eq!(page.status, 403, "{path}");
     }
 }

@@ -9,8 +9,8 @@ use attest_model::{
     Severity, Status,
 };
 use attest_server::{AppState, Backend, ServerOptions};
-use attest_store::accounts::{Actor, NewUser};
 use attest_store::FindingChange;
+use attest_store::accounts::{Actor, NewUser};
 use jiff::{SignedDuration, Timestamp, ToSpan as _};
 
 /// The password of every test user.
@@ -60,6 +60,7 @@ impl Server {
 pub(crate) fn start(secure_cookies: bool) -> Server {
     let dir = tempfile::tempdir().expect("temp dir");
     let (mut workspace, _) = attest_catalog::load(None);
+    workspace.organisation = "Acme Cloud".into();
     workspace.scope.categories = vec![
         Category::Security,
         Category::Availability,
@@ -187,7 +188,11 @@ pub(crate) fn push_report(
         .header("Content-Type", "application/json")
         .send(body.to_string())
         .expect("push report");
-    assert_eq!(response.status().as_u16(), 201, "report {report_id} recorded");
+    assert_eq!(
+        response.status().as_u16(),
+        201,
+        "report {report_id} recorded"
+    );
 }
 
 fn seed(server: &mut Server) {
@@ -199,27 +204,45 @@ fn seed(server: &mut Server) {
     let checks = host_checks(&state);
     assert!(checks.len() >= 6, "the built-in workspace has host checks");
     let now = Timestamp::now();
-    // A month of daily reports; db-1 went silent three days ago.
+    let today = jiff::Zoned::now()
+        .with_time_zone(jiff::tz::TimeZone::UTC)
+        .date();
+    // A month of reports at 00:10 and 12:10 UTC; results change only at the 12:10 run, and
+    // fewer fail as the month goes on. db-1 went silent three days ago.
     for days_ago in (0..30_i64).rev() {
-        let at = now - SignedDuration::from_hours(24 * days_ago) - SignedDuration::from_mins(5);
-        for (h, (name, token)) in server.hosts.clone().iter().enumerate() {
-            if name == "db-1" && days_ago < 3 {
+        let day = today.checked_sub(days_ago.days()).unwrap();
+        for (half, hour) in [(0, 0), (1, 12)] {
+            let at = day
+                .at(hour, 10, 0, 0)
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .unwrap()
+                .timestamp();
+            if at > now {
                 continue;
             }
-            let report_id = format!("{name}-day-{days_ago:02}");
-            push_report(server, name, token, at, &report_id, |i| {
-                // A few checks fail for a while and are then fixed; check 0 keeps failing
-                // on web-1; check 1 cannot be decided on db-1.
-                if h == 0 && i == 0 {
-                    return Some(Status::Fail);
+            // The 12:10 run whose results this run repeats, in days before today.
+            let epoch = if half == 1 { days_ago } else { days_ago + 1 };
+            for (h, (name, token)) in server.hosts.clone().iter().enumerate() {
+                if name == "db-1" && days_ago < 3 {
+                    continue;
                 }
-                if h == 2 && i == 1 {
-                    return Some(Status::Error);
-                }
-                let phase = (i * 3 + h * 5) % 11;
-                let broken = usize::try_from(days_ago).unwrap() / 4 % 3 == phase % 3 && phase < 6;
-                broken.then_some(Status::Fail)
-            });
+                let report_id = format!("{name}-{days_ago:02}-{half}");
+                push_report(server, name, token, at, &report_id, |i| {
+                    // Check 0 keeps failing on web-1; check 1 cannot be decided on db-1.
+                    if h == 0 && i == 0 {
+                        return Some(Status::Fail);
+                    }
+                    if h == 2 && i == 1 {
+                        return Some(Status::Error);
+                    }
+                    let bucket = u64::try_from(epoch / 3).unwrap();
+                    let seed = (i as u64 * 7_919 + h as u64 * 104_729 + bucket * 1_299_709)
+                        .wrapping_mul(2_654_435_761)
+                        % 1000;
+                    let threshold = 60 + 12 * u64::try_from(epoch).unwrap();
+                    (seed < threshold).then_some(Status::Fail)
+                });
+            }
         }
     }
     let workspace = state.workspace().clone();
@@ -229,31 +252,48 @@ fn seed(server: &mut Server) {
         .find(|c| c.checks.contains(failing_check))
         .map(|c| c.id.clone())
         .unwrap();
-    // Evidence for a few manual controls; the first manual control without any stays bare.
+    // Evidence for most controls that need it, some about to expire and some expired; the
+    // first manual control and every fourth other one have none.
     let manual: Vec<&attest_model::Control> = workspace
         .controls_in_scope()
         .filter(|c| c.kind == ControlKind::Manual && c.evidence.is_some())
         .collect();
-    assert!(manual.len() >= 5, "the built-in workspace has manual controls");
+    assert!(
+        manual.len() >= 5,
+        "the built-in workspace has manual controls"
+    );
     let backend = state.backend();
-    for (i, control) in manual.iter().skip(1).take(4).enumerate() {
-        let content = format!("Access review for {} signed by the CISO.\n", control.id);
+    let evidenced = workspace
+        .controls_in_scope()
+        .filter(|c| c.evidence.is_some() && c.id != manual[0].id);
+    for (i, control) in evidenced.enumerate() {
+        if i % 4 == 3 {
+            continue;
+        }
+        let freshness = i64::from(control.evidence.as_ref().unwrap().freshness_days);
+        // The last day still current and not yet expiring soon.
+        let settled = freshness - (freshness * 15 + 99) / 100 - 1;
+        let days = match i % 7 {
+            2 => freshness + 5,
+            5 => freshness - 1,
+            _ => (5 + i64::try_from(i).unwrap() * 7 % 35).min(settled),
+        };
+        let content = format!("Evidence for {}, signed by the CISO.\n", control.id);
         let sha256 = backend.put_object(content.as_bytes()).unwrap();
-        let days = 3 + 40 * i64::try_from(i).unwrap();
         backend
             .add_evidence(&NewEvidence {
                 control: control.id.clone(),
                 file_name: format!("{}-review.pdf", control.id.to_lowercase()),
                 sha256,
-                size: content.len() as u64,
-                note: Some("Quarterly review".into()),
+                size: 48_213 + 977 * u64::try_from(i).unwrap(),
+                note: (i % 3 == 0).then(|| "Quarterly review".to_owned()),
                 effective_date: jiff::Zoned::now().date().checked_sub(days.days()).unwrap(),
-                added_at: now,
+                added_at: now - SignedDuration::from_hours(24 * days.min(40)),
                 added_by: EDITOR.into(),
             })
             .unwrap();
     }
-    server.bare_control = manual[0].id.clone();
+    server.bare_control.clone_from(&manual[0].id);
     // Findings: one open and overdue, one in progress, one with its risk accepted.
     let control = workspace.control(&server.failing_control).unwrap();
     let base = Finding {
