@@ -45,9 +45,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/findings/{id}", get(finding).post(change_finding))
         .route(
             "/api/v1/evidence",
-            get(evidence)
-                .post(upload_evidence)
-                .layer(DefaultBodyLimit::max(MAX_EVIDENCE_BYTES)),
+            get(evidence).post(upload_evidence).layer(DefaultBodyLimit::max(MAX_EVIDENCE_BYTES)),
         )
         .route("/api/v1/evidence/{id}/content", get(evidence_content))
         .route("/api/v1/timeline", get(timeline))
@@ -381,7 +379,11 @@ async fn host(
 async fn findings(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<attest_model::Finding>>, ApiError> {
-    Ok(Json(state.blocking(|s| Ok(s.backend().findings()?)).await?))
+    Ok(Json(
+        state
+            .blocking(|s| Ok(s.backend().findings()?))
+            .await?,
+    ))
 }
 
 /// One finding with its trail.
@@ -437,16 +439,15 @@ pub struct FindingChangeRequest {
 }
 
 fn non_empty(value: Option<&String>) -> Option<String> {
-    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    value
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
 }
 
 fn end_of_day(text: &str, field: &str) -> Result<Timestamp, ApiError> {
     let date: jiff::civil::Date = text.trim().parse().map_err(|_| {
-        ApiError::bad_request(
-            "invalid-date",
-            format!("`{text}` is not a date (YYYY-MM-DD)"),
-        )
-        .field(field)
+        ApiError::bad_request("invalid-date", format!("`{text}` is not a date (YYYY-MM-DD)"))
+            .field(field)
     })?;
     date.to_zoned(jiff::tz::TimeZone::system())
         .and_then(|z| z.end_of_day())
@@ -531,11 +532,10 @@ pub fn change_finding_as(
         }
         "accept_risk" => {
             let Some(reason) = non_empty(change.reason.as_ref()) else {
-                return Err(ApiError::bad_request(
-                    "missing-field",
-                    "accepting a risk needs a reason",
-                )
-                .field("reason"));
+                return Err(
+                    ApiError::bad_request("missing-field", "accepting a risk needs a reason")
+                        .field("reason"),
+                );
             };
             finding.status = FindingStatus::RiskAccepted;
             finding.risk_reason = Some(reason);
@@ -686,11 +686,8 @@ pub fn store_upload(
     }
     let effective_date = match &upload.effective_date {
         Some(text) => text.parse().map_err(|_| {
-            ApiError::bad_request(
-                "invalid-date",
-                format!("`{text}` is not a date (YYYY-MM-DD)"),
-            )
-            .field("effective_date")
+            ApiError::bad_request("invalid-date", format!("`{text}` is not a date (YYYY-MM-DD)"))
+                .field("effective_date")
         })?,
         None => views::today(),
     };
@@ -768,15 +765,13 @@ async fn timeline(
 /// The Type 2 report of the audit period (or the last 90 days), with a fixed sample seed.
 pub fn type2(state: &AppState) -> Result<attest_report::type2::Type2Report, ApiError> {
     let period = views::period(state)?;
-    Ok(attest_report::type2::type2(
-        attest_report::type2::Type2Input {
-            workspace: state.workspace(),
-            store: state.backend().as_ref(),
-            period,
-            seed: 0,
-            generated_at: Timestamp::now(),
-        },
-    )?)
+    Ok(attest_report::type2::type2(attest_report::type2::Type2Input {
+        workspace: state.workspace(),
+        store: state.backend().as_ref(),
+        period,
+        seed: 0,
+        generated_at: Timestamp::now(),
+    })?)
 }
 
 /// Format of a downloaded report.
@@ -884,11 +879,7 @@ pub struct NewUserRequest {
 }
 
 /// Adds a user as `by`.
-pub fn add_user_as(
-    state: &AppState,
-    request: &NewUserRequest,
-    by: &str,
-) -> Result<UserSummary, ApiError> {
+pub fn add_user_as(state: &AppState, request: &NewUserRequest, by: &str) -> Result<UserSummary, ApiError> {
     if let Some(problem) = auth::name_problem(&request.name) {
         return Err(ApiError::bad_request("invalid-name", problem).field("name"));
     }
@@ -1029,8 +1020,7 @@ async fn revoke_host(
 async fn health(State(state): State<AppState>) -> Result<&'static str, ApiError> {
     state
         .blocking(|s| {
-            s.backend()
-                .latest_event(attest_store::payload::CONFIG_CHANGED)?;
+            s.backend().latest_event(attest_store::payload::CONFIG_CHANGED)?;
             Ok(())
         })
         .await?;

@@ -93,11 +93,8 @@ pub fn hash_password(password: &str) -> Result<String, HashError> {
 
 /// Whether `password` matches the PHC string `hash`.
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
+    PasswordHash::new(hash)
+        .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
 /// A hash to verify against when the user does not exist, so that the answer takes as long
@@ -177,10 +174,7 @@ pub fn login(
         client.map_or_else(|| "addr:unknown".to_owned(), |a| format!("addr:{}", a.ip())),
     ];
     // Addresses get more attempts than names: several people may share one.
-    let limits = [
-        options.login_attempts,
-        options.login_attempts.saturating_mul(4),
-    ];
+    let limits = [options.login_attempts, options.login_attempts.saturating_mul(4)];
     for (key, limit) in keys.iter().zip(limits) {
         if backend.login_failures(key, since)? >= limit {
             return Err(ApiError::busy(
@@ -333,7 +327,11 @@ fn refuse(face: Face, err: ApiError, path: &str) -> Response {
 /// Largest urlencoded form body read to find its CSRF token.
 const FORM_LIMIT: usize = 64 * 1024;
 
-async fn authorise(State(state): State<AppState>, request: Request, next: Next) -> Response {
+async fn authorise(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let route = request
@@ -369,11 +367,7 @@ async fn authorise(State(state): State<AppState>, request: Request, next: Next) 
         && is_unsafe(&method)
     {
         if !same_origin(request.headers()) {
-            return refuse(
-                route.face,
-                ApiError::forbidden("cross-site request refused"),
-                &path,
-            );
+            return refuse(route.face, ApiError::forbidden("cross-site request refused"), &path);
         }
         match check_csrf(request, csrf_token).await {
             Ok(checked) => request = checked,
@@ -449,7 +443,7 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
     ("x-content-type-options", "nosniff"),
     ("x-frame-options", "DENY"),
     // Not `no-referrer`: under it browsers send `Origin: null` with same-origin form posts,
-    // which the origin check above would refuse.
+    // which the origin check refuses.
     ("referrer-policy", "same-origin"),
     ("cross-origin-opener-policy", "same-origin"),
     ("cache-control", "no-store"),

@@ -130,16 +130,13 @@ fn write_batch(backend: &dyn Backend, jobs: &mut Vec<Job>) {
                         results: &job.results,
                     },
                 }];
-                let result =
-                    backend
-                        .record_reports(Timestamp::now(), &one)
-                        .and_then(|mut outcomes| {
-                            outcomes.pop().ok_or_else(|| {
-                                StoreError::Database(
-                                    "recording a report returned no outcome".into(),
-                                )
-                            })
-                        });
+                let result = backend
+                    .record_reports(Timestamp::now(), &one)
+                    .and_then(|mut outcomes| {
+                        outcomes.pop().ok_or_else(|| {
+                            StoreError::Database("recording a report returned no outcome".into())
+                        })
+                    });
                 let _ = job.reply.send(result);
             }
         }

@@ -22,13 +22,13 @@ use axum::Router;
 use jiff::SignedDuration;
 
 pub mod api;
+pub mod views;
 pub mod auth;
 pub mod error;
 pub mod ingest;
 pub mod openapi;
 pub mod routes;
 pub mod ui;
-pub mod views;
 
 /// A store the server can run on: history, ledger and evidence, plus accounts.
 pub trait Backend: Store + AccountStore {}

@@ -22,10 +22,7 @@ fn schema<T: schemars::JsonSchema>() -> Value {
 fn bodies(method: &str, path: &str) -> (Option<Value>, Option<Value>) {
     use crate::api;
     match (method, path) {
-        ("POST", "/api/v1/session") => (
-            Some(schema::<api::LoginRequest>()),
-            Some(schema::<api::Me>()),
-        ),
+        ("POST", "/api/v1/session") => (Some(schema::<api::LoginRequest>()), Some(schema::<api::Me>())),
         ("GET", "/api/v1/me") => (None, Some(schema::<api::Me>())),
         ("POST", "/api/v1/reports") => (
             Some(schema::<attest_model::AgentReport>()),
@@ -35,9 +32,7 @@ fn bodies(method: &str, path: &str) -> (Option<Value>, Option<Value>) {
             None,
             Some(schema::<attest_report::readiness::ReadinessReport>()),
         ),
-        ("GET", "/api/v1/readiness/trend") => {
-            (None, Some(schema::<Vec<crate::views::TrendPoint>>()))
-        }
+        ("GET", "/api/v1/readiness/trend") => (None, Some(schema::<Vec<crate::views::TrendPoint>>())),
         ("GET", "/api/v1/criteria") => (
             None,
             Some(schema::<Vec<attest_report::readiness::CriterionReadiness>>()),
@@ -48,13 +43,8 @@ fn bodies(method: &str, path: &str) -> (Option<Value>, Option<Value>) {
         ),
         ("GET", "/api/v1/controls/{id}") => (None, Some(schema::<api::ControlDetail>())),
         ("GET", "/api/v1/hosts") => (None, Some(schema::<Vec<crate::views::HostSummary>>())),
-        ("GET", "/api/v1/hosts/{name}") => {
-            (None, Some(schema::<Vec<attest_model::ResultInterval>>()))
-        }
-        ("POST", "/api/v1/hosts") => (
-            Some(schema::<api::NewHostRequest>()),
-            Some(schema::<api::HostToken>()),
-        ),
+        ("GET", "/api/v1/hosts/{name}") => (None, Some(schema::<Vec<attest_model::ResultInterval>>())),
+        ("POST", "/api/v1/hosts") => (Some(schema::<api::NewHostRequest>()), Some(schema::<api::HostToken>())),
         ("POST", "/api/v1/hosts/{name}/token") => (None, Some(schema::<api::HostToken>())),
         ("GET", "/api/v1/findings") => (None, Some(schema::<Vec<attest_model::Finding>>())),
         ("GET", "/api/v1/findings/{id}") => (None, Some(schema::<api::FindingDetail>())),
@@ -66,10 +56,7 @@ fn bodies(method: &str, path: &str) -> (Option<Value>, Option<Value>) {
         ("POST", "/api/v1/evidence") => (None, Some(schema::<attest_model::EvidenceRecord>())),
         ("GET", "/api/v1/timeline") => (None, Some(schema::<attest_report::type2::Type2Report>())),
         ("GET", "/api/v1/users") => (None, Some(schema::<Vec<api::UserSummary>>())),
-        ("POST", "/api/v1/users") => (
-            Some(schema::<api::NewUserRequest>()),
-            Some(schema::<api::UserSummary>()),
-        ),
+        ("POST", "/api/v1/users") => (Some(schema::<api::NewUserRequest>()), Some(schema::<api::UserSummary>())),
         _ => (None, None),
     }
 }
@@ -86,16 +73,13 @@ pub fn document() -> Value {
                 "default": { "description": "An error", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
             }
         });
-        let ok = if route.method == "POST" && response.is_some() && route.path != "/api/v1/session"
-        {
+        let ok = if route.method == "POST" && response.is_some() && route.path != "/api/v1/session" {
             "201"
         } else {
             "200"
         };
         operation["responses"][ok] = match response {
-            Some(schema) => {
-                json!({ "description": "Success", "content": { "application/json": { "schema": schema } } })
-            }
+            Some(schema) => json!({ "description": "Success", "content": { "application/json": { "schema": schema } } }),
             None => json!({ "description": "Success" }),
         };
         if let Some(schema) = request {

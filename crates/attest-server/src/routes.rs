@@ -74,124 +74,34 @@ const fn page(
 /// Every route of the server.
 pub const ROUTES: &[Route] = &[
     // API: sessions and the caller.
-    api(
-        "POST",
-        "/api/v1/session",
-        PUBLIC,
-        "Log in; sets the session cookie",
-    ),
+    api("POST", "/api/v1/session", PUBLIC, "Log in; sets the session cookie"),
     api("DELETE", "/api/v1/session", PEOPLE, "Log out"),
     api("GET", "/api/v1/me", PEOPLE, "The logged-in user"),
     // API: agents.
-    api(
-        "POST",
-        "/api/v1/reports",
-        AGENTS,
-        "Push an agent report (idempotent by host and observation time)",
-    ),
+    api("POST", "/api/v1/reports", AGENTS, "Push an agent report (idempotent by host and observation time)"),
     // API: reading.
-    api(
-        "GET",
-        "/api/v1/readiness",
-        PEOPLE,
-        "Readiness per category, criterion and control",
-    ),
-    api(
-        "GET",
-        "/api/v1/readiness/trend",
-        PEOPLE,
-        "Share of passing check results per category, by day",
-    ),
-    api(
-        "GET",
-        "/api/v1/criteria",
-        PEOPLE,
-        "Criteria in scope with their status",
-    ),
-    api(
-        "GET",
-        "/api/v1/controls",
-        PEOPLE,
-        "Controls with their status",
-    ),
-    api(
-        "GET",
-        "/api/v1/controls/{id}",
-        PEOPLE,
-        "One control with its checks and evidence",
-    ),
-    api(
-        "GET",
-        "/api/v1/hosts",
-        PEOPLE,
-        "Hosts with their agent state and latest run",
-    ),
-    api(
-        "GET",
-        "/api/v1/hosts/{name}",
-        PEOPLE,
-        "One host's latest results",
-    ),
+    api("GET", "/api/v1/readiness", PEOPLE, "Readiness per category, criterion and control"),
+    api("GET", "/api/v1/readiness/trend", PEOPLE, "Share of passing check results per category, by day"),
+    api("GET", "/api/v1/criteria", PEOPLE, "Criteria in scope with their status"),
+    api("GET", "/api/v1/controls", PEOPLE, "Controls with their status"),
+    api("GET", "/api/v1/controls/{id}", PEOPLE, "One control with its checks and evidence"),
+    api("GET", "/api/v1/hosts", PEOPLE, "Hosts with their agent state and latest run"),
+    api("GET", "/api/v1/hosts/{name}", PEOPLE, "One host's latest results"),
     api("GET", "/api/v1/findings", PEOPLE, "Findings"),
-    api(
-        "GET",
-        "/api/v1/findings/{id}",
-        PEOPLE,
-        "One finding with its trail",
-    ),
+    api("GET", "/api/v1/findings/{id}", PEOPLE, "One finding with its trail"),
     api("GET", "/api/v1/evidence", PEOPLE, "Evidence records"),
-    api(
-        "GET",
-        "/api/v1/evidence/{id}/content",
-        PEOPLE,
-        "The content of one piece of evidence",
-    ),
-    api(
-        "GET",
-        "/api/v1/timeline",
-        PEOPLE,
-        "When each control was operating over the audit period",
-    ),
-    api(
-        "GET",
-        "/api/v1/reports/{kind}",
-        PEOPLE,
-        "A readiness, Type 1 or Type 2 report (html or json)",
-    ),
-    api(
-        "GET",
-        "/api/v1/package",
-        PEOPLE,
-        "The auditor evidence package of the audit period (zip)",
-    ),
+    api("GET", "/api/v1/evidence/{id}/content", PEOPLE, "The content of one piece of evidence"),
+    api("GET", "/api/v1/timeline", PEOPLE, "When each control was operating over the audit period"),
+    api("GET", "/api/v1/reports/{kind}", PEOPLE, "A readiness, Type 1 or Type 2 report (html or json)"),
+    api("GET", "/api/v1/package", PEOPLE, "The auditor evidence package of the audit period (zip)"),
     // API: changing.
-    api(
-        "POST",
-        "/api/v1/evidence",
-        EDITORS,
-        "Upload evidence for a control (multipart)",
-    ),
+    api("POST", "/api/v1/evidence", EDITORS, "Upload evidence for a control (multipart)"),
     api("POST", "/api/v1/findings/{id}", EDITORS, "Update a finding"),
     api("GET", "/api/v1/users", ADMINS, "Users"),
     api("POST", "/api/v1/users", ADMINS, "Add a user"),
-    api(
-        "POST",
-        "/api/v1/hosts",
-        ADMINS,
-        "Register a host; answers its agent token once",
-    ),
-    api(
-        "DELETE",
-        "/api/v1/hosts/{name}",
-        ADMINS,
-        "Revoke a host's agent token",
-    ),
-    api(
-        "POST",
-        "/api/v1/hosts/{name}/token",
-        ADMINS,
-        "Give a host a new agent token",
-    ),
+    api("POST", "/api/v1/hosts", ADMINS, "Register a host; answers its agent token once"),
+    api("DELETE", "/api/v1/hosts/{name}", ADMINS, "Revoke a host's agent token"),
+    api("POST", "/api/v1/hosts/{name}/token", ADMINS, "Give a host a new agent token"),
     // Documents.
     api("GET", "/api/openapi.json", PUBLIC, "This OpenAPI document"),
     api("GET", "/healthz", PUBLIC, "Liveness: the store answers"),
@@ -215,18 +125,15 @@ pub const ROUTES: &[Route] = &[
     page("GET", "/admin", ADMINS, "Users and hosts"),
     page("POST", "/admin/users", ADMINS, "Add a user"),
     page("POST", "/admin/hosts", ADMINS, "Register a host"),
-    page(
-        "POST",
-        "/admin/hosts/{name}/revoke",
-        ADMINS,
-        "Revoke a host",
-    ),
+    page("POST", "/admin/hosts/{name}/revoke", ADMINS, "Revoke a host"),
     page("GET", "/static/{file}", PUBLIC, "Stylesheet and script"),
 ];
 
 /// The route `method path` (as the router matched it).
 pub fn find(method: &str, path: &str) -> Option<&'static Route> {
-    ROUTES.iter().find(|r| r.method == method && r.path == path)
+    ROUTES
+        .iter()
+        .find(|r| r.method == method && r.path == path)
 }
 
 impl Route {

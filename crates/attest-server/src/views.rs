@@ -101,11 +101,7 @@ pub fn trend(state: &AppState, days: u16) -> Result<Vec<TrendPoint>, ApiError> {
             return;
         };
         // Day ends within [first_seen, last_seen] (an open interval runs to now).
-        let last = if interval.open {
-            to
-        } else {
-            interval.last_seen
-        };
+        let last = if interval.open { to } else { interval.last_seen };
         let start = day_of(interval.first_seen - SignedDuration::from_secs(1)) + 1;
         let end = day_of(last).min(days - 1);
         for day in start.max(0)..=end {
@@ -185,9 +181,7 @@ pub fn hosts(state: &AppState) -> Result<Vec<HostSummary>, ApiError> {
         error: 0,
     };
     for host in backend.hosts()? {
-        let entry = hosts
-            .entry(host.name.clone())
-            .or_insert_with(|| blank(&host.name));
+        let entry = hosts.entry(host.name.clone()).or_insert_with(|| blank(&host.name));
         entry.registered = true;
         entry.revoked = host.revoked_at.is_some();
     }
