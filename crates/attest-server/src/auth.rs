@@ -353,16 +353,16 @@ async fn authorise(State(state): State<AppState>, request: Request, next: Next) 
         Err(err) => return refuse(route.face, err, &path),
     };
     if !route.allows(caller.role()) {
-        return refuse(
-            route.face,
-            ApiError::forbidden(format!(
-                "the {} role may not {} {}",
-                caller.role(),
-                route.method,
-                route.path
-            )),
-            &path,
-        );
+        let err = ApiError::forbidden(format!(
+            "the {} role may not {} {}",
+            caller.role(),
+            route.method,
+            route.path
+        ));
+        if route.face == Face::Page {
+            return crate::ui::error_page_for(&state, &caller, &err);
+        }
+        return refuse(route.face, err, &path);
     }
     let mut request = request;
     if let Caller::User { csrf_token, .. } = &caller
@@ -448,7 +448,9 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
     ),
     ("x-content-type-options", "nosniff"),
     ("x-frame-options", "DENY"),
-    ("referrer-policy", "no-referrer"),
+    // Not `no-referrer`: under it browsers send `Origin: null` with same-origin form posts,
+    // which the origin check refuses.
+    ("referrer-policy", "same-origin"),
     ("cross-origin-opener-policy", "same-origin"),
     ("cache-control", "no-store"),
     ("strict-transport-security", "max-age=31536000"),
