@@ -345,6 +345,14 @@ async fn authorise(State(state): State<AppState>, request: Request, next: Next) 
         return ApiError::forbidden("this route has no access rule").into_response();
     };
     if route.is_public() {
+        // A login posted from another site is refused too (login CSRF).
+        if is_unsafe(&method) && !same_origin(request.headers()) {
+            return refuse(
+                route.face,
+                ApiError::forbidden("cross-site request refused"),
+                &path,
+            );
+        }
         return next.run(request).await;
     }
     let caller = match identify(&state, request.headers()).await {

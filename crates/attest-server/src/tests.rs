@@ -271,6 +271,15 @@ async fn unsafe_requests_of_a_session_need_its_csrf_token_and_the_same_origin() 
         }
     }
     assert!(checked >= 10, "only {checked} unsafe routes checked");
+    // A login posted from another site is refused as well.
+    let mut login = request(&fixture, "POST", "/login", Who::Anonymous, false);
+    login
+        .headers_mut()
+        .insert(header::ORIGIN, "https://evil.example".parse().unwrap());
+    login
+        .headers_mut()
+        .insert(header::HOST, "attest.example".parse().unwrap());
+    assert_eq!(call(&fixture, login).await.status(), StatusCode::FORBIDDEN);
 }
 
 /// Every route the router serves is in the matrix, and every API row is in the OpenAPI
