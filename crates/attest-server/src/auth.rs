@@ -330,6 +330,9 @@ fn refuse(face: Face, err: ApiError, path: &str) -> Response {
     }
 }
 
+/// The routes whose handlers read a multipart body and check its CSRF token.
+const MULTIPART_ROUTES: &[&str] = &["/evidence", "/api/v1/evidence"];
+
 /// Largest urlencoded form body read to find its CSRF token.
 const FORM_LIMIT: usize = 64 * 1024;
 
@@ -383,7 +386,7 @@ async fn authorise(State(state): State<AppState>, request: Request, next: Next) 
                 &path,
             );
         }
-        match check_csrf(request, csrf_token).await {
+        match check_csrf(request, csrf_token, route.path).await {
             Ok(checked) => request = checked,
             Err(err) => return refuse(route.face, err, &path),
         }
@@ -394,7 +397,7 @@ async fn authorise(State(state): State<AppState>, request: Request, next: Next) 
 
 /// Checks the session's CSRF token in the header, or in an urlencoded form body; a multipart
 /// body's token is left to its handler ([`PendingCsrf`]).
-async fn check_csrf(request: Request, expected: &str) -> Result<Request, ApiError> {
+async fn check_csrf(request: Request, expected: &str, route: &str) -> Result<Request, ApiError> {
     let missing = || ApiError::forbidden("missing or wrong CSRF token");
     if let Some(given) = request.headers().get(CSRF_HEADER) {
         return if same_secret(given.to_str().unwrap_or(""), expected) {
@@ -409,7 +412,9 @@ async fn check_csrf(request: Request, expected: &str) -> Result<Request, ApiErro
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    if content_type.starts_with("multipart/form-data") {
+    // Only the evidence uploads read a multipart body (and check its token themselves);
+    // anywhere else a multipart body would carry a token nobody looks at.
+    if content_type.starts_with("multipart/form-data") && MULTIPART_ROUTES.contains(&route) {
         let mut request = request;
         request
             .extensions_mut()
