@@ -80,6 +80,7 @@ fn generated() -> Vec<(PathBuf, String)> {
 fn role_matrix() -> String {
     use attest_model::Role;
     use attest_server::routes::{Face, ROUTES};
+    use std::fmt::Write as _;
     let mut text = String::from(
         "# Server routes and roles\n\n\
          Generated from `crates/attest-server/src/routes.rs` by `cargo xtask codegen`; the server \
@@ -94,8 +95,9 @@ fn role_matrix() -> String {
             Face::Api => "API",
             Face::Page => "page",
         };
-        text.push_str(&format!(
-            "| {} | `{}` | {face} | {} | {} | {} | {} | {} | {} |\n",
+        let _ = writeln!(
+            text,
+            "| {} | `{}` | {face} | {} | {} | {} | {} | {} | {} |",
             route.method,
             route.path,
             mark(Role::Admin),
@@ -104,7 +106,7 @@ fn role_matrix() -> String {
             mark(Role::Agent),
             if route.is_public() { "yes" } else { "" },
             route.summary
-        ));
+        );
     }
     text
 }

@@ -832,12 +832,109 @@ async fn report(
     Ok(([(header::CONTENT_TYPE, content_type)], text).into_response())
 }
 
-async fn package(State(_state): State<AppState>) -> Result<Response, ApiError> {
-    Err(ApiError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        "not-implemented",
-        "export the package with `attest export package`",
-    ))
+/// Which period the package covers.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct PackageQuery {
+    /// First day (YYYY-MM-DD); the audit period's by default.
+    pub start: Option<String>,
+    /// Last day (YYYY-MM-DD); the audit period's by default.
+    pub end: Option<String>,
+    /// Seed of the sample draws; random by default (the package records it).
+    pub seed: Option<u64>,
+}
+
+fn date_field(text: &str, field: &str) -> Result<jiff::civil::Date, ApiError> {
+    text.trim().parse().map_err(|_| {
+        ApiError::bad_request(
+            "invalid-date",
+            format!("`{text}` is not a date (YYYY-MM-DD)"),
+        )
+        .field(field)
+    })
+}
+
+/// Exports the auditor package of `period` into a temporary file (unlinked once open).
+fn export_package(
+    state: &AppState,
+    period: attest_model::Period,
+    seed: u64,
+) -> Result<std::fs::File, ApiError> {
+    let key = state.key().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no-key",
+            "this server has no ledger key to sign the package with",
+        )
+    })?;
+    let mut file = tempfile::tempfile().map_err(ApiError::internal)?;
+    attest_package::export(
+        attest_package::ExportInput {
+            workspace: state.workspace(),
+            store: state.backend().as_ref(),
+            key,
+            period,
+            seed,
+            generated_at: Timestamp::now(),
+        },
+        std::io::BufWriter::new(&mut file),
+    )
+    .map_err(ApiError::internal)?;
+    std::io::Seek::rewind(&mut file).map_err(ApiError::internal)?;
+    Ok(file)
+}
+
+async fn package(
+    State(state): State<AppState>,
+    Query(query): Query<PackageQuery>,
+) -> Result<Response, ApiError> {
+    let default = state.blocking(views::period).await?;
+    let period = attest_model::Period {
+        start: query
+            .start
+            .as_deref()
+            .map(|t| date_field(t, "start"))
+            .transpose()?
+            .unwrap_or(default.start),
+        end: query
+            .end
+            .as_deref()
+            .map(|t| date_field(t, "end"))
+            .transpose()?
+            .unwrap_or(default.end),
+    };
+    if period.end < period.start {
+        return Err(
+            ApiError::bad_request("invalid-period", "the period ends before it starts")
+                .field("end"),
+        );
+    }
+    let seed = if let Some(seed) = query.seed {
+        seed
+    } else {
+        let mut bytes = [0_u8; 8];
+        getrandom::fill(&mut bytes).map_err(ApiError::internal)?;
+        u64::from_le_bytes(bytes) % 1_000_000_000_000
+    };
+    let file = state
+        .blocking(move |s| export_package(s, period, seed))
+        .await?;
+    let name = format!("attest-package-{}-{}.zip", period.start, period.end);
+    let stream = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/zip".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (
+                header::HeaderName::from_static("x-attest-sample-seed"),
+                seed.to_string(),
+            ),
+        ],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response())
 }
 
 // ---------------------------------------------------------------- administration

@@ -330,6 +330,9 @@ fn refuse(face: Face, err: ApiError, path: &str) -> Response {
     }
 }
 
+/// The routes whose handlers read a multipart body and check its CSRF token.
+const MULTIPART_ROUTES: &[&str] = &["/evidence", "/api/v1/evidence"];
+
 /// Largest urlencoded form body read to find its CSRF token.
 const FORM_LIMIT: usize = 64 * 1024;
 
@@ -345,6 +348,14 @@ async fn authorise(State(state): State<AppState>, request: Request, next: Next) 
         return ApiError::forbidden("this route has no access rule").into_response();
     };
     if route.is_public() {
+        // A login posted from another site is refused too (login CSRF).
+        if is_unsafe(&method) && !same_origin(request.headers()) {
+            return refuse(
+                route.face,
+                ApiError::forbidden("cross-site request refused"),
+                &path,
+            );
+        }
         return next.run(request).await;
     }
     let caller = match identify(&state, request.headers()).await {
@@ -353,16 +364,16 @@ async fn authorise(State(state): State<AppState>, request: Request, next: Next) 
         Err(err) => return refuse(route.face, err, &path),
     };
     if !route.allows(caller.role()) {
-        return refuse(
-            route.face,
-            ApiError::forbidden(format!(
-                "the {} role may not {} {}",
-                caller.role(),
-                route.method,
-                route.path
-            )),
-            &path,
-        );
+        let err = ApiError::forbidden(format!(
+            "the {} role may not {} {}",
+            caller.role(),
+            route.method,
+            route.path
+        ));
+        if route.face == Face::Page {
+            return crate::ui::error_page_for(&state, &caller, &err);
+        }
+        return refuse(route.face, err, &path);
     }
     let mut request = request;
     if let Caller::User { csrf_token, .. } = &caller
@@ -375,7 +386,7 @@ async fn authorise(State(state): State<AppState>, request: Request, next: Next) 
                 &path,
             );
         }
-        match check_csrf(request, csrf_token).await {
+        match check_csrf(request, csrf_token, route.path).await {
             Ok(checked) => request = checked,
             Err(err) => return refuse(route.face, err, &path),
         }
@@ -386,7 +397,7 @@ async fn authorise(State(state): State<AppState>, request: Request, next: Next) 
 
 /// Checks the session's CSRF token in the header, or in an urlencoded form body; a multipart
 /// body's token is left to its handler ([`PendingCsrf`]).
-async fn check_csrf(request: Request, expected: &str) -> Result<Request, ApiError> {
+async fn check_csrf(request: Request, expected: &str, route: &str) -> Result<Request, ApiError> {
     let missing = || ApiError::forbidden("missing or wrong CSRF token");
     if let Some(given) = request.headers().get(CSRF_HEADER) {
         return if same_secret(given.to_str().unwrap_or(""), expected) {
@@ -401,7 +412,9 @@ async fn check_csrf(request: Request, expected: &str) -> Result<Request, ApiErro
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    if content_type.starts_with("multipart/form-data") {
+    // Only the evidence uploads read a multipart body (and check its token themselves);
+    // anywhere else a multipart body would carry a token nobody looks at.
+    if content_type.starts_with("multipart/form-data") && MULTIPART_ROUTES.contains(&route) {
         let mut request = request;
         request
             .extensions_mut()
@@ -448,7 +461,9 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
     ),
     ("x-content-type-options", "nosniff"),
     ("x-frame-options", "DENY"),
-    ("referrer-policy", "no-referrer"),
+    // Not `no-referrer`: under it browsers send `Origin: null` with same-origin form posts,
+    // which the origin check refuses.
+    ("referrer-policy", "same-origin"),
     ("cross-origin-opener-policy", "same-origin"),
     ("cache-control", "no-store"),
     ("strict-transport-security", "max-age=31536000"),

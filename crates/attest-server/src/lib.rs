@@ -85,6 +85,7 @@ struct Inner {
     ingest: ingest::Ingest,
     templates: ui::Templates,
     /// The ledger signing key, for exporting auditor packages.
+    #[allow(dead_code, reason = "the auditor package export signs with it")]
     key: Option<attest_ledger::SigningKey>,
 }
 
@@ -151,6 +152,7 @@ impl AppState {
         &self.inner.templates
     }
 
+    #[allow(dead_code, reason = "the auditor package export signs with it")]
     pub(crate) fn key(&self) -> Option<&attest_ledger::SigningKey> {
         self.inner.key.as_ref()
     }

@@ -13,21 +13,43 @@ use tower::ServiceExt as _;
 use super::*;
 use crate::routes::{Face, ROUTES};
 
+/// What keeps a test's store alive: its folder or its PostgreSQL schema.
+enum Guard {
+    Folder(#[allow(dead_code, reason = "held for its Drop")] tempfile::TempDir),
+    Schema(
+        #[allow(dead_code, reason = "held for its Drop")] attest_store_postgres::testing::Schema,
+    ),
+}
+
 struct Fixture {
     state: AppState,
-    _dir: tempfile::TempDir,
+    _guard: Guard,
     agent_token: String,
     control: String,
+}
+
+/// The ledger key of test stores.
+fn key() -> attest_ledger::SigningKey {
+    attest_ledger::SigningKey::from_seed(attest_store::conformance::KEY_SEED)
 }
 
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path())
         .unwrap()
-        .with_signing_key(attest_ledger::SigningKey::from_seed([3; 32]));
+        .with_signing_key(key());
+    fixture_on(Arc::new(store), Guard::Folder(dir))
+}
+
+fn postgres_fixture() -> Fixture {
+    let schema = attest_store_postgres::testing::Schema::new();
+    let store = schema.store();
+    fixture_on(Arc::new(store), Guard::Schema(schema))
+}
+
+fn fixture_on(backend: Arc<dyn Backend>, guard: Guard) -> Fixture {
     let (workspace, _) = attest_catalog::load(None);
     let control = workspace.controls[0].id.clone();
-    let backend: Arc<dyn Backend> = Arc::new(store);
     let actor = Actor {
         by: "test",
         at: Timestamp::now(),
@@ -55,10 +77,10 @@ fn fixture() -> Fixture {
     backend
         .add_host("spare", &auth::secret_sha256("atk_spare"), actor)
         .unwrap();
-    let state = AppState::new(backend, workspace, ServerOptions::default(), None).unwrap();
+    let state = AppState::new(backend, workspace, ServerOptions::default(), Some(key())).unwrap();
     Fixture {
         state,
-        _dir: dir,
+        _guard: guard,
         agent_token,
         control,
     }
@@ -148,14 +170,35 @@ fn is_login_redirect(response: &axum::response::Response) -> bool {
 /// Every route with every role: refused exactly when the matrix says so, in the way its face
 /// answers (401 or a redirect to the login page when nobody is logged in, 403 for a role
 /// not allowed), and never refused for a role the matrix allows.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_route_answers_every_role_as_the_matrix_says() {
-    let fixture = fixture();
+#[test]
+fn every_route_answers_every_role_as_the_matrix_says() {
+    matrix(&fixture());
+}
+
+/// The same on PostgreSQL.
+#[test]
+fn every_route_answers_every_role_as_the_matrix_says_on_postgres() {
+    matrix(&postgres_fixture());
+}
+
+/// A runtime to call the app in from synchronous tests (the store's sessions are created
+/// outside it: a blocking store may not be called from async code).
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn matrix(fixture: &Fixture) {
+    let runtime = runtime();
     let mut checked = 0;
     for route in ROUTES {
         let path = concrete(route.path, &fixture.control);
         for who in EVERYONE {
-            let response = call(&fixture, request(&fixture, route.method, &path, who, true)).await;
+            let request = request(fixture, route.method, &path, who, true);
+            let response = runtime.block_on(call(fixture, request));
             let status = response.status();
             let allowed = match who {
                 _ if route.is_public() => true,
@@ -228,6 +271,28 @@ async fn unsafe_requests_of_a_session_need_its_csrf_token_and_the_same_origin() 
         }
     }
     assert!(checked >= 10, "only {checked} unsafe routes checked");
+    // A multipart body does not defer the token check on a route that never reads one.
+    let mut rotate = request(
+        &fixture,
+        "POST",
+        "/api/v1/hosts/spare/token",
+        Who::Person(Role::Admin),
+        false,
+    );
+    rotate.headers_mut().insert(
+        header::CONTENT_TYPE,
+        "multipart/form-data; boundary=x".parse().unwrap(),
+    );
+    assert_eq!(call(&fixture, rotate).await.status(), StatusCode::FORBIDDEN);
+    // A login posted from another site is refused as well.
+    let mut login = request(&fixture, "POST", "/login", Who::Anonymous, false);
+    login
+        .headers_mut()
+        .insert(header::ORIGIN, "https://evil.example".parse().unwrap());
+    login
+        .headers_mut()
+        .insert(header::HOST, "attest.example".parse().unwrap());
+    assert_eq!(call(&fixture, login).await.status(), StatusCode::FORBIDDEN);
 }
 
 /// Every route the router serves is in the matrix, and every API row is in the OpenAPI
@@ -311,7 +376,10 @@ struct Running {
 }
 
 fn running() -> Running {
-    let fixture = fixture();
+    running_on(fixture())
+}
+
+fn running_on(fixture: Fixture) -> Running {
     let state = fixture.state.clone();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -400,7 +468,16 @@ impl Running {
 /// another host, too large, of unknown checks, or with a revoked token.
 #[test]
 fn agent_reports_are_recorded_once_and_bad_ones_are_refused_clearly() {
-    let server = running();
+    agent_reports(&running());
+}
+
+/// The same on PostgreSQL.
+#[test]
+fn agent_reports_are_recorded_once_and_bad_ones_are_refused_clearly_on_postgres() {
+    agent_reports(&running_on(postgres_fixture()));
+}
+
+fn agent_reports(server: &Running) {
     let token = server.fixture.agent_token.clone();
     let check = server.fixture.state.workspace().checks[0].id.clone();
     let good = report_json("web-1", "report-000001", "2026-11-01T10:00:00Z", &check).to_string();
@@ -507,7 +584,16 @@ fn agent_reports_are_recorded_once_and_bad_ones_are_refused_clearly() {
 /// limited per user name.
 #[test]
 fn a_person_logs_in_uploads_evidence_and_readiness_changes() {
-    let server = running();
+    person_flow(&running());
+}
+
+/// The same on PostgreSQL.
+#[test]
+fn a_person_logs_in_uploads_evidence_and_readiness_changes_on_postgres() {
+    person_flow(&running_on(postgres_fixture()));
+}
+
+fn person_flow(server: &Running) {
     let (status, session) = server.login("editor", "correct horse battery");
     assert_eq!(status, 200);
     let (cookie, csrf) = session.unwrap();
@@ -640,5 +726,144 @@ fn failing_reports_open_findings_at_the_sweep() {
     assert!(
         detail["finding"]["resources"].to_string().contains("web-1"),
         "{detail}"
+    );
+}
+
+/// An auditor downloads the package of the period; it verifies with the library an auditor
+/// runs, under the server's ledger key.
+#[test]
+fn an_auditor_downloads_a_package_that_verifies() {
+    let server = running();
+    let check = server.fixture.state.workspace().checks[0].id.clone();
+    let body = report_json(
+        "web-1",
+        "report-000020",
+        &Timestamp::now().to_string(),
+        &check,
+    )
+    .to_string();
+    assert_eq!(server.push(&server.fixture.agent_token, &body).0, 201);
+    let (_, session) = server.login("auditor", "correct horse battery");
+    let (cookie, _) = session.unwrap();
+    let today = crate::views::today();
+    let mut response = server
+        .http
+        .get(format!(
+            "{}/api/v1/package?start={}&end={today}&seed=42",
+            server.base,
+            today.checked_sub(jiff::Span::new().days(7)).unwrap()
+        ))
+        .header("cookie", &cookie)
+        .call()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["x-attest-sample-seed"], "42");
+    let bytes = response
+        .body_mut()
+        .with_config()
+        .limit(1 << 30)
+        .read_to_vec()
+        .unwrap();
+    let key = key().public();
+    let outcome =
+        attest_package::verify(std::io::Cursor::new(bytes), "download.zip", Some(&key)).unwrap();
+    assert!(
+        matches!(outcome, attest_package::VerifyOutcome::Intact(_)),
+        "{outcome:?}"
+    );
+    // A period that ends before it starts is refused, naming the field.
+    let (status, answer) =
+        server.get_json(&cookie, "/api/v1/package?start=2026-05-01&end=2026-04-01");
+    assert_eq!(status, 400);
+    assert_eq!(answer["error"]["field"], "end");
+}
+
+/// Two app servers on one PostgreSQL database are interchangeable: a session started on one
+/// works on the other, a report pushed to one is seen (and recognised as a duplicate) by the
+/// other, and failed logins count on both.
+#[test]
+fn app_servers_sharing_a_postgres_database_keep_no_state_of_their_own() {
+    let schema = attest_store_postgres::testing::Schema::new();
+    let second = schema.store();
+    let first = running_on(fixture_on(Arc::new(schema.store()), Guard::Schema(schema)));
+    let (workspace, _) = attest_catalog::load(None);
+    let other_state = AppState::new(
+        Arc::new(second),
+        workspace,
+        ServerOptions::default(),
+        Some(key()),
+    )
+    .unwrap();
+    let other = {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let state = other_state.clone();
+        std::thread::spawn(move || {
+            runtime().block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                tx.send(listener.local_addr().unwrap()).unwrap();
+                serve(listener, state, std::future::pending())
+                    .await
+                    .unwrap();
+            });
+        });
+        format!("http://{}", rx.recv().unwrap())
+    };
+    let (_, session) = first.login("admin", "correct horse battery");
+    let (cookie, _) = session.unwrap();
+    let mut response = first
+        .http
+        .get(format!("{other}/api/v1/me"))
+        .header("cookie", &cookie)
+        .call()
+        .unwrap();
+    assert_eq!(
+        response.status().as_u16(),
+        200,
+        "a session of one server works on the other"
+    );
+    let me: serde_json::Value = response.body_mut().read_json().unwrap();
+    assert_eq!(me["user"], "admin");
+
+    let check = first.fixture.state.workspace().checks[0].id.clone();
+    let body = report_json("web-1", "report-000030", "2026-11-01T10:00:00Z", &check).to_string();
+    let push = |base: &str| {
+        let mut response = first
+            .http
+            .post(format!("{base}/api/v1/reports"))
+            .header(
+                "authorization",
+                &format!("Bearer {}", first.fixture.agent_token),
+            )
+            .header("content-type", "application/json")
+            .send(body.as_str())
+            .unwrap();
+        let status = response.status().as_u16();
+        let json: serde_json::Value = response.body_mut().read_json().unwrap();
+        (status, json)
+    };
+    let (status, recorded) = push(&other);
+    assert_eq!(status, 201);
+    let (status, again) = push(&first.base);
+    assert_eq!(status, 200, "the first server sees the second one's report");
+    assert_eq!(again["run_id"], recorded["run_id"]);
+    for _ in 0..3 {
+        assert_eq!(first.login("editor", "wrong password!!").0, 401);
+    }
+    let mut failures = 0;
+    for _ in 0..3 {
+        let mut response = first
+            .http
+            .post(format!("{other}/api/v1/session"))
+            .header("content-type", "application/json")
+            .send(r#"{"name":"editor","password":"wrong password!!"}"#)
+            .unwrap();
+        if response.status().as_u16() == 429 {
+            failures += 1;
+        }
+        let _ = response.body_mut().read_to_string();
+    }
+    assert!(
+        failures >= 1,
+        "failed logins on one server count on the other"
     );
 }

@@ -668,5 +668,7 @@ impl Store for PostgresStore {
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 #[cfg(test)]
 mod tests;

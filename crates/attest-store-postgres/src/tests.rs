@@ -9,7 +9,6 @@
     reason = "test arithmetic on small known values"
 )]
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
@@ -22,67 +21,7 @@ use proptest::prelude::*;
 
 use super::*;
 
-/// The database tests run against.
-fn server_url() -> String {
-    std::env::var("ATTEST_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
-
-fn admin() -> postgres::Client {
-    let url = server_url();
-    postgres::Client::connect(&url, postgres::NoTls).unwrap_or_else(|e| {
-        panic!(
-            "these tests need PostgreSQL at {url} (set ATTEST_TEST_POSTGRES to another URL): {e}"
-        )
-    })
-}
-
-/// A schema of its own for one test, dropped with the guard.
-struct Schema {
-    name: String,
-}
-
-impl Schema {
-    fn new() -> Self {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let name = format!(
-            "t_{}_{}_{nanos}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        admin()
-            .batch_execute(&format!("CREATE SCHEMA {name}"))
-            .unwrap();
-        Schema { name }
-    }
-
-    /// A URL whose connections work in this schema (and, to spare the disk, do not wait for
-    /// their commits to be flushed: durability is the server's, not under test here).
-    fn url(&self) -> String {
-        let base = server_url();
-        let separator = if base.contains('?') { '&' } else { '?' };
-        format!(
-            "{base}{separator}options=-csearch_path%3D{}%20-csynchronous_commit%3Doff",
-            self.name
-        )
-    }
-
-    fn store(&self) -> PostgresStore {
-        PostgresStore::connect(&self.url())
-            .unwrap()
-            .with_signing_key(SigningKey::from_seed(KEY_SEED))
-    }
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        let _ = admin().batch_execute(&format!("DROP SCHEMA {} CASCADE", self.name));
-    }
-}
+use crate::testing::Schema;
 
 fn fresh() -> (Box<dyn Store>, Schema) {
     let schema = Schema::new();

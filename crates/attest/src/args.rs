@@ -523,6 +523,9 @@ pub(crate) struct VerifyArgs {
     /// store's keys/ledger.pub)
     #[arg(long, value_name = "KEY")]
     pub(crate) public_key: Option<String>,
+    /// Verify the server's PostgreSQL store (`postgres://...`) instead of the local one
+    #[arg(long, value_name = "URL", env = "ATTEST_DATABASE")]
+    pub(crate) database: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -142,14 +142,12 @@ pub(crate) fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<Exi
 
 async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
-    let mut terminate =
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(_) => {
-                let _ = interrupt.await;
-                return;
-            }
-        };
+    let Ok(mut terminate) =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    else {
+        let _ = interrupt.await;
+        return;
+    };
     tokio::select! {
         _ = interrupt => {}
         _ = terminate.recv() => {}
@@ -226,17 +224,16 @@ fn parse_person_role(text: &str) -> Result<Role, String> {
 }
 
 fn read_password(file: Option<&PathBuf>) -> anyhow::Result<String> {
-    let text = match file {
-        Some(path) => fs_err::read_to_string(path)
-            .map_err(|e| Failure::input(format!("cannot read the password file: {e}")))?,
-        None => {
-            let mut text = String::new();
-            std::io::stdin()
-                .take(4096)
-                .read_to_string(&mut text)
-                .context("cannot read the password from standard input")?;
-            text
-        }
+    let text = if let Some(path) = file {
+        fs_err::read_to_string(path)
+            .map_err(|e| Failure::input(format!("cannot read the password file: {e}")))?
+    } else {
+        let mut text = String::new();
+        std::io::stdin()
+            .take(4096)
+            .read_to_string(&mut text)
+            .context("cannot read the password from standard input")?;
+        text
     };
     let password = text.lines().next().unwrap_or("").to_owned();
     if let Some(problem) = attest_server::auth::password_problem(&password) {

@@ -46,10 +46,25 @@ pub(crate) fn run(global: &GlobalArgs, args: &VerifyArgs) -> anyhow::Result<Exit
     let workspace = load_workspace(global)?;
     let dir = store_dir(global, &workspace)?;
     // Opened without the signing key: verifying never writes or signs.
-    let store = crate::commands::report::read_store(global, &workspace)?;
+    let store: Box<dyn attest_store::Store> = match args.database.as_deref() {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Box::new(
+                attest_store_postgres::PostgresStore::connect(url).map_err(|e| {
+                    Failure::input(format!("cannot open the PostgreSQL store: {e}"))
+                })?,
+            )
+        }
+        Some(other) => Box::new(
+            attest_store_sqlite::SqliteStore::open(std::path::Path::new(
+                other.strip_prefix("sqlite:").unwrap_or(other),
+            ))
+            .map_err(|e| Failure::input(format!("cannot open the store in {other}: {e}")))?,
+        ),
+        None => Box::new(crate::commands::report::read_store(global, &workspace)?),
+    };
     let key = public_key(args.public_key.as_deref(), Some(&dir))?;
     let started = std::time::Instant::now();
-    let report = verify_store(&store, &key)?;
+    let report = verify_store(store.as_ref(), &key)?;
     let seconds = started.elapsed().as_secs_f64();
     print_report(&report, &key, seconds);
     Ok(if report.is_intact() {

@@ -19,6 +19,10 @@ pub(crate) struct Server {
 
 impl Server {
     pub(crate) fn start(sandbox: &Sandbox, port: u16) -> Self {
+        Self::start_with(sandbox, port, &[])
+    }
+
+    fn start_with(sandbox: &Sandbox, port: u16, extra: &[&str]) -> Self {
         let listen = format!("127.0.0.1:{port}");
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("attest"));
         cmd.current_dir(sandbox.path())
@@ -28,6 +32,7 @@ impl Server {
             .env_remove("ATTEST_STORE")
             .env_remove("ATTEST_DATABASE")
             .args(["serve", "--listen", &listen, "--findings-every", "1"])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         let child = cmd.spawn().unwrap();
@@ -136,14 +141,12 @@ impl Agent {
     }
 
     fn spooled(&self) -> usize {
-        fs_err::read_dir(&self.spool)
-            .map(|entries| {
-                entries
-                    .filter_map(Result::ok)
-                    .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-                    .count()
-            })
-            .unwrap_or(0)
+        fs_err::read_dir(&self.spool).map_or(0, |entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+                .count()
+        })
     }
 }
 
@@ -238,4 +241,73 @@ fn a_new_user_starts_the_server_registers_a_host_and_its_agent_reports_through_a
     assert_eq!(web["runs"], 4, "every report arrived once: {web}");
     server.kill();
     sandbox.assert_verifies();
+}
+
+/// The same server on PostgreSQL: accounts, an agent's report, and `attest verify
+/// --database` over the result (which also finds an edited row).
+#[test]
+fn the_server_runs_on_postgres_and_its_store_verifies() {
+    let schema = attest_store_postgres::testing::Schema::new();
+    let url = schema.url();
+    let sandbox = Sandbox::with_workspace();
+    let password = sandbox.write("pw.txt", &format!("{PASSWORD}\n"));
+    sandbox
+        .attest(&[
+            "users",
+            "add",
+            "alice",
+            "--role",
+            "admin",
+            "--database",
+            &url,
+            "--password-file",
+        ])
+        .arg(&password)
+        .assert()
+        .success();
+    let out = sandbox
+        .attest(&["hosts", "add", "web-1", "--database", &url])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let token_file = sandbox.write("agent.token", &format!("{token}\n"));
+    fs_err::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let agent = Agent {
+        token_file,
+        root: fixture_root(&sandbox, "hardened", &[]),
+        spool: sandbox.path().join("spool"),
+    };
+    let server = Server::start_with(&sandbox, free_port(), &["--database", &url]);
+    let out = agent.once(&sandbox, &server.url);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let cookie = login(&server.url, "alice", PASSWORD).expect("alice logs in");
+    let results = get(&server.url, &cookie, "/api/v1/hosts/web-1");
+    assert!(results.as_array().unwrap().len() > 10, "{results}");
+    server.kill();
+    let verify = |sandbox: &Sandbox| {
+        sandbox
+            .attest(&["verify", "--database", &url])
+            .output()
+            .unwrap()
+    };
+    let out = verify(&sandbox);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("exactly what the ledger"),
+        "{}",
+        stderr(&out)
+    );
+    let mut client = attest_store_postgres::testing::admin();
+    client
+        .batch_execute(&format!(
+            "UPDATE {}.intervals SET status = CASE status WHEN 'pass' THEN 'fail' ELSE 'pass' END \
+             WHERE id = (SELECT min(id) FROM {}.intervals)",
+            schema.name(),
+            schema.name()
+        ))
+        .unwrap();
+    let out = verify(&sandbox);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("TAMPERED"), "{}", stderr(&out));
 }
