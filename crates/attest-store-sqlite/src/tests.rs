@@ -506,3 +506,43 @@ fn an_edited_or_deleted_finding_differs_from_the_ledger() {
     let problems = report(&store).finding_problems;
     assert!(problems[0].contains("the row was deleted"), "{problems:?}");
 }
+
+/// Agent reports keep their hosts' fold state between writes; a run recorded meanwhile by
+/// another writer (another process on the same store) makes that state stale, and the next
+/// report must fold over what the store holds, not over the cache.
+#[test]
+fn reports_fold_over_runs_another_writer_recorded_since() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = || {
+        SqliteStore::open(dir.path())
+            .unwrap()
+            .with_signing_key(SigningKey::from_seed(KEY_SEED))
+    };
+    let (server, other) = (open(), open());
+    let report = |store: &SqliteStore, id: &str, seconds: i64, status: Status| {
+        let run = run("web-1", seconds);
+        let results = [result("ssh", status)];
+        let outcome = store
+            .record_reports(
+                run.observed_at,
+                &[ReportRun {
+                    report_id: id,
+                    run: RunResults {
+                        run: &run,
+                        results: &results,
+                    },
+                }],
+            )
+            .unwrap();
+        assert!(matches!(outcome[..], [ReportOutcome::Recorded(_)]));
+    };
+    report(&server, "report-1", 0, Status::Pass);
+    report(&other, "report-2", 60, Status::Fail);
+    report(&server, "report-3", 120, Status::Fail);
+    report(&server, "report-4", 180, Status::Pass);
+    let history = server.history("web-1", "ssh", "ssh/r").unwrap();
+    let statuses: Vec<Status> = history.iter().map(|i| i.status).collect();
+    assert_eq!(statuses, [Status::Pass, Status::Fail, Status::Pass]);
+    let report = verify_store(&server, &public()).unwrap();
+    assert!(report.is_intact(), "{report:?}");
+}

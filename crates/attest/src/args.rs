@@ -369,7 +369,7 @@ pub(crate) enum SimulateCommand {
     /// A fleet of agents pushing reports to a running server (open or closed loop), with
     /// throughput, latency and every acknowledged report; or, with --verify-acks, a check
     /// that every acknowledged report is recorded
-    Load(crate::commands::simulate::load::SimulateLoadArgs),
+    Load(Box<crate::commands::simulate::load::SimulateLoadArgs>),
 }
 
 #[derive(Debug, Args)]

@@ -327,10 +327,9 @@ impl Host {
                 let roll = rng.unit();
                 if roll < NOT_APPLICABLE {
                     2
-                } else if roll < NOT_APPLICABLE + FAILING {
-                    1
                 } else {
-                    0
+                    // 1 (fail) or 0 (pass).
+                    u8::from(roll < NOT_APPLICABLE + FAILING)
                 }
             })
             .collect();
@@ -420,14 +419,11 @@ fn push(client: &ureq::Agent, endpoint: &str, bearer: &str, body: &[u8]) -> Try 
         .header("Authorization", bearer)
         .header("Content-Type", "application/json")
         .send(body);
-    let mut response = match sent {
-        Ok(response) => response,
-        Err(_) => {
-            return Try::Again {
-                error: "connection".to_owned(),
-                after: Duration::from_millis(100),
-            };
-        }
+    let Ok(mut response) = sent else {
+        return Try::Again {
+            error: "connection".to_owned(),
+            after: Duration::from_millis(100),
+        };
     };
     let status = response.status().as_u16();
     let after = response
