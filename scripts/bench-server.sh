@@ -18,7 +18,8 @@
 # Environment: DURATION (60s), RATE (2000), HOSTS (10000), CONNECTIONS (64, closed loop),
 #   OPEN_CONNECTIONS (256, open loop: enough that reports go out when due), PORT (18080),
 #   OUT (target/bench-server), PGHOST (127.0.0.1), PGUSER (postgres), PGPORT (5432),
-#   ATTEST (a prebuilt binary; default: build the release one), KILL_AFTER (15 s).
+#   ATTEST (a prebuilt binary; default: build the release one), KILL_AFTER (15 s),
+#   SERVE_ARGS (more `attest serve` options, e.g. `--findings-every 0`).
 # Writes OUT/results.md (the README table) and OUT/<backend>/*.json.
 
 set -euo pipefail
@@ -64,7 +65,7 @@ trap cleanup EXIT
 
 start_server() {
     local log=$1
-    "$ATTEST" serve --listen "127.0.0.1:$PORT" --database "$database" --insecure-cookies \
+    "$ATTEST" serve --listen "127.0.0.1:$PORT" --database "$database" --insecure-cookies ${SERVE_ARGS:-} \
         >>"$log" 2>&1 &
     server_pid=$!
     for _ in $(seq 1 200); do

@@ -175,7 +175,7 @@ impl AccountStore for SqliteStore {
     }
 
     fn user(&self, name: &str) -> Result<Option<User>, StoreError> {
-        let conn = self.conn();
+        let conn = self.reader();
         conn.prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users WHERE name = ?1"))
             .map_err(db_err)?
             .query_row(params![name], user_row)
@@ -184,7 +184,7 @@ impl AccountStore for SqliteStore {
     }
 
     fn users(&self) -> Result<Vec<User>, StoreError> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn
             .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY name"))
             .map_err(db_err)?;
@@ -256,7 +256,7 @@ impl AccountStore for SqliteStore {
     }
 
     fn host_by_token(&self, token_sha256: &[u8; 32]) -> Result<Option<Host>, StoreError> {
-        let conn = self.conn();
+        let conn = self.reader();
         conn.prepare_cached(
             "SELECT id, name, created_at, revoked_at FROM hosts
              WHERE token_sha256 = ?1 AND revoked_at IS NULL",
@@ -268,7 +268,7 @@ impl AccountStore for SqliteStore {
     }
 
     fn hosts(&self) -> Result<Vec<Host>, StoreError> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn
             .prepare_cached("SELECT id, name, created_at, revoked_at FROM hosts ORDER BY name")
             .map_err(db_err)?;
@@ -299,7 +299,7 @@ impl AccountStore for SqliteStore {
     }
 
     fn session(&self, id_sha256: &[u8; 32], now: Timestamp) -> Result<Option<Session>, StoreError> {
-        let conn = self.conn();
+        let conn = self.reader();
         conn.prepare_cached(
             "SELECT u.id, u.name, u.role, u.password_hash, u.created_at, u.disabled,
                     s.csrf_token, s.expires_at
@@ -357,7 +357,7 @@ impl AccountStore for SqliteStore {
     }
 
     fn clear_login_failures(&self, key: &str) -> Result<(), StoreError> {
-        self.conn()
+        self.reader()
             .execute("DELETE FROM login_failures WHERE key = ?1", params![key])
             .map_err(db_err)?;
         Ok(())

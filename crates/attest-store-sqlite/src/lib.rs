@@ -63,6 +63,10 @@ const CACHE_TARGETS: usize = 25_000;
 pub struct SqliteStore {
     dir: PathBuf,
     conn: Mutex<Connection>,
+    /// A second connection for reads: in WAL mode it reads the last committed state while
+    /// `conn` writes, so a long read (a report, the findings sweep) never holds up a write,
+    /// and a write never holds up a read.
+    reader: Mutex<Connection>,
     /// Fold state of the targets agent reports recorded, kept between writes so that a
     /// report does not read its host's series again ([`history::Writer::with_fold`] checks
     /// each against the store before trusting it). Locked only while `conn` is.
@@ -104,9 +108,16 @@ impl SqliteStore {
         conn.pragma_update(None, "cache_size", -65_536)
             .map_err(db_err)?;
         migrate(&mut conn)?;
+        let reader = Connection::open(&path)
+            .map_err(|e| StoreError::Database(format!("{}: {e}", path.display())))?;
+        reader.busy_timeout(BUSY_TIMEOUT).map_err(db_err)?;
+        reader
+            .pragma_update(None, "cache_size", -65_536)
+            .map_err(db_err)?;
         Ok(SqliteStore {
             dir: dir.to_path_buf(),
             conn: Mutex::new(conn),
+            reader: Mutex::new(reader),
             fold: Mutex::new(Fold::new()),
             key: None,
         })
@@ -141,6 +152,13 @@ impl SqliteStore {
             }
         }
         Ok(size)
+    }
+
+    /// The connection for reads outside a write.
+    pub(crate) fn reader(&self) -> MutexGuard<'_, Connection> {
+        self.reader
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -296,7 +314,7 @@ impl Store for SqliteStore {
     }
 
     fn list_evidence(&self, control: Option<&str>) -> Result<Vec<EvidenceRecord>, StoreError> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn
             .prepare_cached(
                 "SELECT id, control_id, file_name, sha256, size, note, effective_date, added_at, added_by
@@ -422,7 +440,7 @@ impl Store for SqliteStore {
     }
 
     fn latest_event(&self, kind: &str) -> Result<Option<(u64, String)>, StoreError> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn
             .prepare_cached(
                 "SELECT l.seq, l.payload FROM ledger l JOIN ledger_kinds k ON k.id = l.kind_id
@@ -444,7 +462,7 @@ impl Store for SqliteStore {
     }
 
     fn current_results(&self) -> Result<Vec<ResultInterval>, StoreError> {
-        history::current_results(&self.conn())
+        history::current_results(&self.reader())
     }
 
     fn history(
@@ -453,15 +471,15 @@ impl Store for SqliteStore {
         check: &str,
         resource: &str,
     ) -> Result<Vec<ResultInterval>, StoreError> {
-        history::history(&self.conn(), target, check, resource)
+        history::history(&self.reader(), target, check, resource)
     }
 
     fn targets(&self) -> Result<Vec<TargetRecord>, StoreError> {
-        history::targets(&self.conn())
+        history::targets(&self.reader())
     }
 
     fn series(&self) -> Result<Vec<SeriesRecord>, StoreError> {
-        history::series(&self.conn())
+        history::series(&self.reader())
     }
 
     fn visit_intervals(
@@ -470,11 +488,11 @@ impl Store for SqliteStore {
         to: Timestamp,
         visit: &mut dyn FnMut(IntervalRecord),
     ) -> Result<(), StoreError> {
-        history::visit_intervals(&self.conn(), from, to, visit)
+        history::visit_intervals(&self.reader(), from, to, visit)
     }
 
     fn run_counts(&self, from: Timestamp, to: Timestamp) -> Result<Vec<(i64, u64)>, StoreError> {
-        history::run_counts(&self.conn(), from, to)
+        history::run_counts(&self.reader(), from, to)
     }
 
     fn nth_run(
@@ -484,7 +502,7 @@ impl Store for SqliteStore {
         to: Timestamp,
         index: u64,
     ) -> Result<Option<RunInfo>, StoreError> {
-        history::nth_run(&self.conn(), target, from, to, index)
+        history::nth_run(&self.reader(), target, from, to, index)
     }
 
     fn visit_ledger(
@@ -492,11 +510,11 @@ impl Store for SqliteStore {
         from_seq: u64,
         visit: &mut dyn FnMut(&StoredEntry<'_>) -> ControlFlow<()>,
     ) -> Result<(), StoreError> {
-        ledger::visit(&self.conn(), from_seq, visit)
+        ledger::visit(&self.reader(), from_seq, visit)
     }
 
     fn checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError> {
-        ledger::checkpoints(&self.conn())
+        ledger::checkpoints(&self.reader())
     }
 
     fn save_finding(
@@ -564,7 +582,7 @@ impl Store for SqliteStore {
     }
 
     fn findings(&self) -> Result<Vec<Finding>, StoreError> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn
             .prepare_cached("SELECT id, state FROM findings ORDER BY id")
             .map_err(db_err)?;
@@ -582,7 +600,7 @@ impl Store for SqliteStore {
     }
 
     fn finding_history(&self, id: i64) -> Result<Vec<FindingEvent>, StoreError> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn
             .prepare_cached(
                 "SELECT l.seq, l.time, k.name, l.payload FROM finding_events e
