@@ -437,14 +437,11 @@ async fn check_csrf(request: Request, expected: &str, route: &str) -> Result<Req
 
 /// The value of `field` in an urlencoded form.
 pub fn form_urlencoded_value(body: &[u8], field: &str) -> Option<String> {
-    serde_urlencoded_pairs(body)
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+        .ok()?
         .into_iter()
         .find(|(k, _)| k == field)
         .map(|(_, v)| v)
-}
-
-fn serde_urlencoded_pairs(body: &[u8]) -> Vec<(String, String)> {
-    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).unwrap_or_default()
 }
 
 /// Wraps `routes` with the authorisation layer (routes only: unknown paths are 404).

@@ -51,57 +51,40 @@ pub(crate) struct ServeArgs {
     pub(crate) findings_every: u64,
 }
 
-/// Opens the store named by `args` with the ledger signing key.
+/// Opens the store named by `args` with the ledger signing key (read once; the store signs
+/// with a copy, the server keeps one for exporting packages).
 pub(crate) fn open_backend(
     global: &GlobalArgs,
     workspace: &attest_workspace::Workspace,
     args: &DatabaseArgs,
 ) -> anyhow::Result<(Arc<dyn Backend>, attest_ledger::SigningKey, String)> {
-    let key_of = |dir: &std::path::Path| -> anyhow::Result<attest_ledger::SigningKey> {
-        match &args.key_file {
-            Some(path) => crate::context::signing_key_file(path),
-            None => signing_key(dir),
+    let postgres = args
+        .database
+        .as_deref()
+        .filter(|url| url.starts_with("postgres://") || url.starts_with("postgresql://"));
+    let dir = match args.database.as_deref() {
+        Some(dir) if postgres.is_none() => {
+            PathBuf::from(dir.strip_prefix("sqlite:").unwrap_or(dir))
         }
+        _ => store_dir(global, workspace)?,
     };
-    match args.database.as_deref() {
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            open_postgres(global, workspace, url, args, key_of)
-        }
-        other => {
-            let dir = match other {
-                Some(dir) => PathBuf::from(dir.strip_prefix("sqlite:").unwrap_or(dir)),
-                None => store_dir(global, workspace)?,
-            };
-            let key = key_of(&dir)?;
-            let store = attest_store_sqlite::SqliteStore::open(&dir)
-                .with_context(|| format!("cannot open the store in {}", dir.display()))?
-                .with_signing_key(key_of(&dir)?);
-            Ok((Arc::new(store), key, format!("SQLite in {}", dir.display())))
-        }
+    let key = match &args.key_file {
+        Some(path) => crate::context::signing_key_file(path)?,
+        None => signing_key(&dir)?,
+    };
+    let store_key = attest_ledger::SigningKey::from_seed(key.to_seed());
+    if let Some(url) = postgres {
+        let store = attest_store_postgres::PostgresStore::connect(url)
+            .map_err(|e| Failure::input(format!("cannot open the PostgreSQL store: {e}")))?
+            .with_signing_key(store_key);
+        // Show where, without a password that may be in the URL.
+        let shown = url.split_once('@').map_or(url, |(_, host)| host);
+        return Ok((Arc::new(store), key, format!("PostgreSQL at {shown}")));
     }
-}
-
-fn open_postgres(
-    global: &GlobalArgs,
-    workspace: &attest_workspace::Workspace,
-    url: &str,
-    args: &DatabaseArgs,
-    key_of: impl Fn(&std::path::Path) -> anyhow::Result<attest_ledger::SigningKey>,
-) -> anyhow::Result<(Arc<dyn Backend>, attest_ledger::SigningKey, String)> {
-    let dir = match &args.key_file {
-        Some(_) => PathBuf::new(),
-        None => store_dir(global, workspace)?,
-    };
-    let store = attest_store_postgres::PostgresStore::connect(url)
-        .map_err(|e| Failure::input(format!("cannot open the PostgreSQL store: {e}")))?
-        .with_signing_key(key_of(&dir)?);
-    // Show where, without a password that may be in the URL.
-    let shown = url.split_once('@').map_or(url, |(_, host)| host);
-    Ok((
-        Arc::new(store),
-        key_of(&dir)?,
-        format!("PostgreSQL at {shown}"),
-    ))
+    let store = attest_store_sqlite::SqliteStore::open(&dir)
+        .with_context(|| format!("cannot open the store in {}", dir.display()))?
+        .with_signing_key(store_key);
+    Ok((Arc::new(store), key, format!("SQLite in {}", dir.display())))
 }
 
 pub(crate) fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitStatus> {

@@ -190,6 +190,25 @@ fn a_new_user_starts_the_server_registers_a_host_and_its_agent_reports_through_a
     assert!(token.starts_with("atk_") && token.len() == 68, "{token}");
     let again = sandbox.attest(&["hosts", "add", "web-1"]).output().unwrap();
     assert_eq!(again.status.code(), Some(2), "a host is registered once");
+    // Bad names and unknown accounts are input errors that name the problem.
+    for args in [
+        &["hosts", "add", "web 1"][..],
+        &["hosts", "revoke", "db-9"][..],
+        &["users", "disable", "nobody"][..],
+    ] {
+        let out = sandbox.attest(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(!stderr(&out).trim().is_empty(), "{args:?} says why");
+    }
+    assert!(
+        stderr(
+            &sandbox
+                .attest(&["hosts", "revoke", "db-9"])
+                .output()
+                .unwrap()
+        )
+        .contains("db-9")
+    );
     let token_file = sandbox.write("agent.token", &format!("{token}\n"));
     fs_err::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).unwrap();
     let agent = Agent {
