@@ -867,3 +867,56 @@ fn app_servers_sharing_a_postgres_database_keep_no_state_of_their_own() {
         "failed logins on one server count on the other"
     );
 }
+
+/// The trend counts, at each day's end, each series' latest result no older than `max_gap`:
+/// a result observed an hour before midnight is current at midnight.
+#[test]
+fn the_trend_takes_each_results_latest_status_at_each_days_end() {
+    let server = running();
+    let state = &server.fixture.state;
+    let check = state
+        .workspace()
+        .controls
+        .iter()
+        .filter(|c| c.criteria.iter().any(|id| id.starts_with("CC")))
+        .flat_map(|c| c.checks.iter())
+        .find(|id| {
+            state
+                .workspace()
+                .checks
+                .iter()
+                .any(|c| &c.id == *id && c.source == "host")
+        })
+        .unwrap()
+        .clone();
+    let today = crate::views::today();
+    let at = |days_ago: i64| {
+        let date = today.checked_sub(jiff::Span::new().days(days_ago)).unwrap();
+        date.at(23, 0, 0, 0)
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .unwrap()
+            .timestamp()
+    };
+    let now = Timestamp::now() - jiff::SignedDuration::from_secs(60);
+    for (i, (observed_at, status)) in [(at(2), "pass"), (at(1), "fail"), (now, "pass")]
+        .into_iter()
+        .enumerate()
+    {
+        let body = report_json(
+            "web-1",
+            &format!("report-trend-{i}"),
+            &observed_at.to_string(),
+            &check,
+        )
+        .to_string()
+        .replace("\"fail\"", &format!("\"{status}\""));
+        assert_eq!(server.push(&server.fixture.agent_token, &body).0, 201);
+    }
+    let trend = crate::views::trend(state, 3).unwrap();
+    let security: Vec<Option<f64>> = trend
+        .iter()
+        .map(|p| p.categories.get(&attest_model::Category::Security).copied())
+        .collect();
+    assert_eq!(security, [Some(100.0), Some(0.0), Some(100.0)], "{trend:?}");
+    assert!(trend.iter().all(|p| p.results == 1), "{trend:?}");
+}

@@ -93,38 +93,61 @@ pub fn trend(state: &AppState, days: u16) -> Result<Vec<TrendPoint>, ApiError> {
     let mut tallies: Vec<BTreeMap<Category, (u64, u64)>> = vec![BTreeMap::new(); len];
     let mut totals = vec![0_u64; len];
     let day_of = |t: Timestamp| (t.as_second() - from.as_second()).div_euclid(86_400);
-    backend.visit_intervals(from, to, &mut |interval| {
-        let Some(check) = checks_by_series.get(&interval.series) else {
-            return;
-        };
-        let Some(cats) = categories_of.get(check.as_str()) else {
-            return;
-        };
-        // Day ends within [first_seen, last_seen] (an open interval runs to now).
-        let last = if interval.open {
-            to
-        } else {
-            interval.last_seen
-        };
-        let start = day_of(interval.first_seen - SignedDuration::from_secs(1)) + 1;
-        let end = day_of(last).min(days - 1);
-        for day in start.max(0)..=end {
-            let Ok(index) = usize::try_from(day) else {
+    // A result is current at a day's end when it is the series' latest observation by then
+    // and no older than max_gap (a closed interval holds until its series is seen again).
+    let max_gap = workspace.monitoring.max_gap;
+    // The status of the series being visited at each day's end; intervals come by series,
+    // then first observation, so a later interval overwrites an earlier one's days.
+    let mut days_of_series: Vec<Option<Status>> = vec![None; len];
+    let mut series: Option<i64> = None;
+    let mut tally_series = |series: Option<i64>, days_of_series: &mut Vec<Option<Status>>| {
+        let cats = series
+            .and_then(|id| checks_by_series.get(&id))
+            .and_then(|check| categories_of.get(check.as_str()));
+        for (index, status) in days_of_series.iter_mut().enumerate() {
+            let (Some(status), Some(cats)) = (status.take(), cats) else {
                 continue;
             };
             totals[index] += 1;
-            if interval.status == Status::NotApplicable {
+            if status == Status::NotApplicable {
                 continue;
             }
             for cat in cats {
                 let tally = tallies[index].entry(*cat).or_insert((0, 0));
                 tally.1 += 1;
-                if interval.status == Status::Pass {
+                if status == Status::Pass {
                     tally.0 += 1;
                 }
             }
         }
+    };
+    backend.visit_intervals(from - max_gap, to, &mut |interval| {
+        if series != Some(interval.series) {
+            tally_series(series, &mut days_of_series);
+            series = Some(interval.series);
+        }
+        let last = if interval.open {
+            to
+        } else {
+            (interval.last_seen + max_gap).min(to)
+        };
+        let start = day_of(interval.first_seen - SignedDuration::from_secs(1)) + 1;
+        // Today is measured now (`to`), not at its end.
+        let end = if last >= to {
+            days - 1
+        } else {
+            day_of(last).min(days - 1)
+        };
+        for day in start.max(0)..=end {
+            if let Some(slot) = usize::try_from(day)
+                .ok()
+                .and_then(|i| days_of_series.get_mut(i))
+            {
+                *slot = Some(interval.status);
+            }
+        }
     })?;
+    tally_series(series, &mut days_of_series);
     let mut points = Vec::with_capacity(len);
     for (i, (tally, results)) in tallies.into_iter().zip(totals).enumerate() {
         let date = first
