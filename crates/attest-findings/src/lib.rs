@@ -6,7 +6,8 @@
 //!   critical and high, after 24 hours for the rest, by default); the finding is due after the
 //!   severity's SLA;
 //! - a control never has two active automated findings: while one is active, new failures
-//!   only update its list of failing results;
+//!   only update its list of failing results (the first [`Finding::LISTED_RESOURCES`] in
+//!   order, the rest counted);
 //! - when the control's results pass again, the finding records `fixed_at` and becomes
 //!   `resolved` (a risk-accepted one keeps its status), but it stays until someone records the
 //!   root cause and the corrective action and closes it;
@@ -15,7 +16,7 @@
 //!
 //! Pure: no store, no clock. The caller saves each [`Action`] (each is a ledger entry).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use attest_model::{
     Finding, FindingPolicy, FindingSource, FindingStatus, ResultInterval, Severity, Status,
@@ -32,7 +33,8 @@ pub struct Action {
     pub event: &'static str,
 }
 
-/// What the latest results mean for the findings, at `now`.
+/// What the latest results mean for the findings, at `now`. Only the failing results in
+/// `current` matter, so it may hold just those (a store's `failing_results`).
 pub fn plan(
     workspace: &Workspace,
     policy: &FindingPolicy,
@@ -45,13 +47,24 @@ pub fn plan(
         .criteria_in_scope()
         .map(|c| c.id.as_str())
         .collect();
+    // Failing results by check, gathered once rather than once per control.
+    let mut failing_by_check: HashMap<&str, Vec<&ResultInterval>> = HashMap::new();
+    for result in current.iter().filter(|r| r.status == Status::Fail) {
+        failing_by_check
+            .entry(result.check.as_str())
+            .or_default()
+            .push(result);
+    }
     for control in workspace.controls_in_scope() {
         if !control.kind.uses_checks() || control.checks.is_empty() {
             continue;
         }
-        let failing: Vec<&ResultInterval> = current
+        let checks: BTreeSet<&str> = control.checks.iter().map(String::as_str).collect();
+        let failing: Vec<&ResultInterval> = checks
             .iter()
-            .filter(|r| r.status == Status::Fail && control.checks.contains(&r.check))
+            .filter_map(|check| failing_by_check.get(check))
+            .flatten()
+            .copied()
             .collect();
         let active = findings.iter().find(|f| {
             f.source == FindingSource::Automated
@@ -79,8 +92,10 @@ pub fn plan(
             .iter()
             .map(|r| format!("{} on {} of {}", r.check, r.resource, r.target))
             .collect();
-        resources.sort();
+        resources.sort_unstable();
         resources.dedup();
+        let omitted = resources.len().saturating_sub(Finding::LISTED_RESOURCES) as u64;
+        resources.truncate(Finding::LISTED_RESOURCES);
         let severity = failing
             .iter()
             .map(|r| r.severity)
@@ -95,15 +110,21 @@ pub fn plan(
                     recurred.status = FindingStatus::Open;
                 }
                 recurred.resources = resources;
+                recurred.resources_omitted = omitted;
                 recurred.severity = recurred.severity.max(severity);
                 actions.push(Action {
                     finding: recurred,
                     event: "recurred",
                 });
             }
-            Some(finding) if finding.resources != resources || finding.severity < severity => {
+            Some(finding)
+                if finding.resources != resources
+                    || finding.resources_omitted != omitted
+                    || finding.severity < severity =>
+            {
                 let mut updated = finding.clone();
                 updated.resources = resources;
+                updated.resources_omitted = omitted;
                 updated.severity = updated.severity.max(severity);
                 actions.push(Action {
                     finding: updated,
@@ -139,6 +160,7 @@ pub fn plan(
                         risk_reason: None,
                         risk_until: None,
                         resources,
+                        resources_omitted: omitted,
                     },
                     event: "opened",
                 });

@@ -246,3 +246,50 @@ fn errors_and_unmapped_checks_open_nothing() {
     ];
     assert!(plan(&ws, &policy(), &current, &[], at(100)).is_empty());
 }
+
+#[test]
+fn a_fleet_wide_failure_lists_the_first_resources_and_counts_the_rest() {
+    let ws = workspace();
+    let extra = 7;
+    let total = Finding::LISTED_RESOURCES + extra;
+    // Given out of order, with one result twice and a passing and a medium one mixed in.
+    let mut current: Vec<ResultInterval> = (0..total)
+        .rev()
+        .map(|i| {
+            result(
+                "c.high",
+                &format!("r{i:04}"),
+                Status::Fail,
+                Severity::High,
+                0,
+            )
+        })
+        .collect();
+    current.push(result("c.high", "r0000", Status::Fail, Severity::High, 0));
+    current.push(result("c.high", "r9999", Status::Pass, Severity::High, 0));
+    current.push(result("c.medium", "m1", Status::Fail, Severity::Medium, 0));
+    let actions = plan(&ws, &policy(), &current, &[], at(30));
+    let high = actions
+        .iter()
+        .find(|a| a.finding.controls == ["AC-05"])
+        .unwrap();
+    assert_eq!(high.finding.resources.len(), Finding::LISTED_RESOURCES);
+    assert_eq!(high.finding.resources_omitted, extra as u64);
+    assert_eq!(high.finding.failing_count(), total as u64);
+    assert_eq!(high.finding.resources[0], "c.high on r0000 of web-1");
+    assert_eq!(
+        high.finding.resources.last().unwrap(),
+        &format!("c.high on r{:04} of web-1", Finding::LISTED_RESOURCES - 1)
+    );
+    // One more failure past the listed ones changes only the count, and that is an update.
+    let mut existing = high.finding.clone();
+    existing.id = 1;
+    current.push(result("c.high", "r5000", Status::Fail, Severity::High, 31));
+    let actions = plan(&ws, &policy(), &current, &[existing], at(31));
+    let updated = actions
+        .iter()
+        .find(|a| a.finding.controls == ["AC-05"])
+        .unwrap();
+    assert_eq!(updated.event, "updated");
+    assert_eq!(updated.finding.resources_omitted, extra as u64 + 1);
+}

@@ -86,11 +86,32 @@ pub struct Finding {
     /// Until when the risk is accepted (RFC 3339).
     #[schemars(with = "Option<String>")]
     pub risk_until: Option<Timestamp>,
-    /// The failing results, as `check on resource of target`, sorted.
+    /// The failing results, as `check on resource of target`, sorted; at most
+    /// [`Finding::LISTED_RESOURCES`], the rest counted in `resources_omitted`.
     pub resources: Vec<String>,
+    /// Failing results past the listed ones (absent when none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub resources_omitted: u64,
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Finding {
+    /// Most failing results a finding lists: a finding on a control failing across a fleet
+    /// names the first ones and counts the rest, so each ledger entry stays small.
+    pub const LISTED_RESOURCES: usize = 100;
+
+    /// Failing results in all, listed or not.
+    pub fn failing_count(&self) -> u64 {
+        self.resources.len() as u64 + self.resources_omitted
+    }
+
     /// Whether it is past its due date at `now` and still not closed.
     pub fn is_overdue(&self, now: Timestamp) -> bool {
         self.status.is_active() && self.status != FindingStatus::RiskAccepted && now > self.due_at

@@ -809,8 +809,10 @@ fn link_findings(exceptions: &mut [Exception], trails: &[FindingTrail], now: Tim
         for trail in trails {
             let f = &trail.finding;
             let until = f.fixed_at.or(f.closed_at).unwrap_or(now);
-            // An automated finding lists its failing results with their target.
+            // An automated finding lists its failing results with their target; one that
+            // lists only the first of many may cover any target.
             let on_target = f.source == attest_model::FindingSource::Manual
+                || f.resources_omitted > 0
                 || f.resources
                     .iter()
                     .any(|r| r.ends_with(&format!(" of {}", exception.target)));

@@ -491,6 +491,16 @@ fn agent_reports(server: &Running) {
 
     let cases: Vec<(String, u16, &str, Option<&str>)> = vec![
         ("{not json".into(), 400, "invalid-report", None),
+        // A whole report followed by something else is not a report either.
+        (
+            format!(
+                "{} {{}}",
+                report_json("web-1", "report-000006", "2026-11-01T11:00:00Z", &check)
+            ),
+            400,
+            "invalid-report",
+            None,
+        ),
         (
             report_json("web-1", "report-000002", "2026-11-01T11:00:00Z", &check)
                 .to_string()

@@ -730,6 +730,20 @@ pub(crate) fn current_results(db: &mut Db<'_>) -> Result<Vec<ResultInterval>, St
     .collect()
 }
 
+pub(crate) fn failing_results(db: &mut Db<'_>) -> Result<Vec<ResultInterval>, StoreError> {
+    // The condition repeats the partial index `intervals_failing`, so only failing rows are read.
+    db.query(
+        "SELECT t.name, s.check_id, s.resource, i.status, i.severity, i.message, i.first_seen,
+                COALESCE(i.last_seen, t.last_seen), COALESCE(i.observations, t.runs - i.first_run_no + 1)
+         FROM intervals i JOIN series s ON s.id = i.series_id JOIN targets t ON t.id = s.target_id
+         WHERE i.last_seen IS NULL AND i.status = 'fail' ORDER BY t.name, s.check_id, s.resource",
+        &[],
+    )?
+    .iter()
+    .map(interval_row)
+    .collect()
+}
+
 pub(crate) fn history(
     db: &mut Db<'_>,
     target: &str,

@@ -63,6 +63,7 @@ pub const DEFAULT_POOL_SIZE: usize = 8;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_accounts.sql"),
+    include_str!("../migrations/0003_failing_index.sql"),
 ];
 
 /// First key of the advisory lock taken while migrating (the second is the schema's hash).
@@ -495,6 +496,10 @@ impl Store for PostgresStore {
 
     fn current_results(&self) -> Result<Vec<ResultInterval>, StoreError> {
         self.once(history::current_results)
+    }
+
+    fn failing_results(&self) -> Result<Vec<ResultInterval>, StoreError> {
+        self.once(history::failing_results)
     }
 
     fn history(

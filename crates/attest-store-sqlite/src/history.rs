@@ -446,6 +446,17 @@ pub(crate) fn current_results(conn: &Connection) -> Result<Vec<ResultInterval>, 
     rows.collect::<Result<_, _>>().map_err(db_err)
 }
 
+pub(crate) fn failing_results(conn: &Connection) -> Result<Vec<ResultInterval>, StoreError> {
+    // The condition repeats the partial index `intervals_failing`, so only failing rows are read.
+    let sql = format!(
+        "{INTERVAL_SELECT} WHERE i.last_seen IS NULL AND i.status = 'fail'
+         ORDER BY t.name, s.check_id, s.resource"
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
+    let rows = stmt.query_map([], interval_row).map_err(db_err)?;
+    rows.collect::<Result<_, _>>().map_err(db_err)
+}
+
 pub(crate) fn history(
     conn: &Connection,
     target: &str,

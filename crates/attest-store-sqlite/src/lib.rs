@@ -17,7 +17,8 @@
 use std::io::Write as _;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
 use attest_ledger::{Checkpoint, SigningKey};
@@ -34,9 +35,11 @@ use jiff::civil::Date;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 
 mod accounts;
+mod checkpoint;
 mod history;
 mod ledger;
 
+use checkpoint::Checkpointer;
 use history::{Writer, parse_column};
 use ledger::LedgerWriter;
 
@@ -53,20 +56,28 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_compact_history.sql"),
     include_str!("../migrations/0004_findings.sql"),
     include_str!("../migrations/0005_accounts.sql"),
+    include_str!("../migrations/0006_failing_index.sql"),
 ];
 
 /// Most targets whose fold state agent reports keep in memory between writes (about 60 KiB
 /// each with 100 results); past it, the cache starts again empty.
 const CACHE_TARGETS: usize = 25_000;
 
+/// Connections kept for reads.
+const READERS: usize = 3;
+
 /// A store in a folder: `attest.db` plus `objects/`.
 pub struct SqliteStore {
     dir: PathBuf,
     conn: Mutex<Connection>,
-    /// A second connection for reads: in WAL mode it reads the last committed state while
-    /// `conn` writes, so a long read (a report, the findings sweep) never holds up a write,
-    /// and a write never holds up a read.
-    reader: Mutex<Connection>,
+    /// Connections for reads: in WAL mode each reads the last committed state while `conn`
+    /// writes, so a read never holds up a write nor a write a read; there are several, so a
+    /// long read (a report, the findings sweep) does not hold up short ones (a token check).
+    readers: Vec<Mutex<Connection>>,
+    /// Where a reader that finds every reader busy waits its turn.
+    next_reader: AtomicUsize,
+    /// Copies the write-ahead log into the database in the background; stops when dropped.
+    _checkpointer: Checkpointer,
     /// Fold state of the targets agent reports recorded, kept between writes so that a
     /// report does not read its host's series again ([`history::Writer::with_fold`] checks
     /// each against the store before trusting it). Locked only while `conn` is.
@@ -108,16 +119,31 @@ impl SqliteStore {
         conn.pragma_update(None, "cache_size", -65_536)
             .map_err(db_err)?;
         migrate(&mut conn)?;
-        let reader = Connection::open(&path)
-            .map_err(|e| StoreError::Database(format!("{}: {e}", path.display())))?;
-        reader.busy_timeout(BUSY_TIMEOUT).map_err(db_err)?;
-        reader
-            .pragma_update(None, "cache_size", -65_536)
-            .map_err(db_err)?;
+        // Most of each checkpoint's copying is done on a thread of its own (`checkpoint.rs`).
+        conn.pragma_update(
+            None,
+            "wal_autocheckpoint",
+            checkpoint::WRITER_CHECKPOINT_PAGES,
+        )
+        .map_err(db_err)?;
+        let readers = (0..READERS)
+            .map(|_| {
+                let reader = Connection::open(&path)
+                    .map_err(|e| StoreError::Database(format!("{}: {e}", path.display())))?;
+                reader.busy_timeout(BUSY_TIMEOUT).map_err(db_err)?;
+                reader
+                    .pragma_update(None, "cache_size", -65_536)
+                    .map_err(db_err)?;
+                Ok(Mutex::new(reader))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        let checkpointer = Checkpointer::start(&path)?;
         Ok(SqliteStore {
             dir: dir.to_path_buf(),
             conn: Mutex::new(conn),
-            reader: Mutex::new(reader),
+            readers,
+            next_reader: AtomicUsize::new(0),
+            _checkpointer: checkpointer,
             fold: Mutex::new(Fold::new()),
             key: None,
         })
@@ -155,8 +181,17 @@ impl SqliteStore {
     }
 
     /// The connection for reads outside a write.
+    /// An idle reader, or (all busy) the next one in turn once it is free.
     pub(crate) fn reader(&self) -> MutexGuard<'_, Connection> {
-        self.reader
+        for reader in &self.readers {
+            match reader.try_lock() {
+                Ok(guard) => return guard,
+                Err(TryLockError::Poisoned(poisoned)) => return poisoned.into_inner(),
+                Err(TryLockError::WouldBlock) => {}
+            }
+        }
+        let turn = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        self.readers[turn]
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -463,6 +498,10 @@ impl Store for SqliteStore {
 
     fn current_results(&self) -> Result<Vec<ResultInterval>, StoreError> {
         history::current_results(&self.reader())
+    }
+
+    fn failing_results(&self) -> Result<Vec<ResultInterval>, StoreError> {
+        history::failing_results(&self.reader())
     }
 
     fn history(

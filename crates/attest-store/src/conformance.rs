@@ -271,6 +271,23 @@ pub fn current_results_come_from_the_latest_run_of_each_target(store: &dyn Store
             ("web-1".to_owned(), "web-1/a".to_owned(), Status::Fail),
         ]
     );
+    let failing: Vec<_> = store
+        .current_results()
+        .unwrap()
+        .into_iter()
+        .filter(|i| i.status == Status::Fail)
+        .collect();
+    assert_eq!(store.failing_results().unwrap(), failing);
+    // web-1/b failed before and web-1/a passed before: neither earlier interval is current.
+    assert_eq!(failing.len(), 1);
+    // A failing result that passes again is no longer failing.
+    store
+        .record_run(
+            &run("web-1", 7200),
+            &[result(check, "web-1/a", Status::Pass)],
+        )
+        .unwrap();
+    assert!(store.failing_results().unwrap().is_empty());
 }
 
 /// A run with no results is still a run: it has an id and leaves history alone.
@@ -717,6 +734,7 @@ fn finding() -> attest_model::Finding {
         risk_reason: None,
         risk_until: None,
         resources: vec!["c on r of web-1".into()],
+        resources_omitted: 0,
     }
 }
 

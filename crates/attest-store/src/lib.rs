@@ -365,6 +365,9 @@ pub trait Store: Send + Sync {
     /// The intervals observed by the latest run of each target.
     fn current_results(&self) -> Result<Vec<ResultInterval>, StoreError>;
 
+    /// The current results whose status is fail, in the order of [`Store::current_results`].
+    fn failing_results(&self) -> Result<Vec<ResultInterval>, StoreError>;
+
     /// Every interval of one check on one resource of a target, oldest first.
     fn history(
         &self,

@@ -267,7 +267,7 @@ pub(crate) fn failing_results(
         .collect())
 }
 
-/// Applies the findings lifecycle to the store's current results at `now`: opens findings
+/// Applies the findings lifecycle to the store's current failing results at `now`: opens findings
 /// for controls failing past their grace period, records fixes and recurrences. Returns the
 /// findings changed, with their event.
 pub(crate) fn update_findings(
@@ -277,7 +277,7 @@ pub(crate) fn update_findings(
 ) -> anyhow::Result<Vec<(attest_model::Finding, &'static str)>> {
     // Findings keep whole seconds, as the ledger does.
     let now = jiff::Timestamp::from_second(now.as_second()).unwrap_or(now);
-    let current = store.current_results()?;
+    let current = store.failing_results()?;
     let findings = store.findings()?;
     let mut changed = Vec::new();
     for action in attest_findings::plan(workspace, &workspace.findings, &current, &findings, now) {

@@ -208,7 +208,7 @@ fn every_page_renders_for_every_role() {
         ("/findings?show=all".into(), vec!["Risk accepted"]),
         (
             format!("/findings/{}", server.finding),
-            vec!["Trail", "Opened", "attest"],
+            vec!["Trail", "Opened", "attest", "and 41 more failing results"],
         ),
         ("/evidence".into(), vec!["-review.pdf", "Download"]),
         (

@@ -316,6 +316,7 @@ fn seed(server: &mut Server) {
         risk_reason: None,
         risk_until: None,
         resources: vec![format!("{} on host of web-1", checks[0].0)],
+        resources_omitted: 41,
     };
     let opened = |finding: &Finding, at: Timestamp| {
         backend
@@ -340,6 +341,7 @@ fn seed(server: &mut Server) {
         source: FindingSource::Manual,
         due_at: now + SignedDuration::from_hours(24 * 20),
         resources: Vec::new(),
+        resources_omitted: 0,
         ..base.clone()
     };
     second = opened(&second, now - SignedDuration::from_hours(24 * 6));
@@ -361,6 +363,7 @@ fn seed(server: &mut Server) {
         source: FindingSource::Manual,
         due_at: now + SignedDuration::from_hours(24 * 60),
         resources: Vec::new(),
+        resources_omitted: 0,
         ..base
     };
     third = opened(&third, now - SignedDuration::from_hours(24 * 12));

@@ -212,6 +212,13 @@ fn show(f: &Finding, trail: &[attest_model::FindingEvent], now: Timestamp) -> St
     for resource in &f.resources {
         field(&mut out, "failing", resource);
     }
+    if f.resources_omitted > 0 {
+        field(
+            &mut out,
+            "failing",
+            &format!("and {} more", f.resources_omitted),
+        );
+    }
     let _ = writeln!(out, "\nTrail (ledger entries):");
     for event in trail {
         let note = event
@@ -325,6 +332,7 @@ fn open(
         risk_reason: None,
         risk_until: None,
         resources: Vec::new(),
+        resources_omitted: 0,
     };
     save(
         store,

@@ -239,12 +239,17 @@ fn finding_event(finding: &Finding, event: &str) -> Option<Event> {
         kind,
         title: format!("Finding {} {event}: {}", finding.id, finding.title),
         summary: format!(
-            "{} ({} severity, owner {}, due {}); failing: {}",
+            "{} ({} severity, owner {}, due {}); failing: {}{}",
             finding.title,
             finding.severity,
             finding.owner,
             finding.due_at.strftime("%Y-%m-%d"),
-            finding.resources.join(", ")
+            finding.resources.join(", "),
+            if finding.resources_omitted > 0 {
+                format!(" and {} more", finding.resources_omitted)
+            } else {
+                String::new()
+            }
         ),
         severity: finding.severity,
         details: serde_json::json!({
@@ -252,6 +257,7 @@ fn finding_event(finding: &Finding, event: &str) -> Option<Event> {
             "controls": finding.controls,
             "status": finding.status,
             "resources": finding.resources,
+            "resources_omitted": finding.resources_omitted,
         }),
     })
 }

@@ -86,7 +86,9 @@ pub(crate) struct SimulateLoadArgs {
     /// Results per report (the built-in checks, on several resources each)
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub(crate) results: usize,
-    /// Share of a host's results whose status changes from one report to the next
+    /// Share of a host's results whose status differs from its previous report: each result
+    /// is off its host's usual status (drawn from --seed) with half this probability, so the
+    /// fleet does not drift and a new run of the generator continues the same fleet
     #[arg(long, value_name = "SHARE", default_value_t = 0.02)]
     pub(crate) change_rate: f64,
     /// Longest wait for one answer
@@ -210,7 +212,9 @@ struct Fleet {
 /// One simulated host's state.
 struct Host {
     index: usize,
-    /// Status per series: 0 pass, 1 fail, 2 not applicable.
+    /// Usual status per series: 0 pass, 1 fail, 2 not applicable.
+    usual: Vec<u8>,
+    /// Status per series in the latest report.
     statuses: Vec<u8>,
     seq: u64,
     last_second: i64,
@@ -322,7 +326,7 @@ fn templates(results: usize) -> anyhow::Result<Vec<Template>> {
 
 impl Host {
     fn new(index: usize, series: usize, rng: &mut SplitMix) -> Self {
-        let statuses = (0..series)
+        let usual: Vec<u8> = (0..series)
             .map(|_| {
                 let roll = rng.unit();
                 if roll < NOT_APPLICABLE {
@@ -335,7 +339,8 @@ impl Host {
             .collect();
         Host {
             index,
-            statuses,
+            statuses: usual.clone(),
+            usual,
             seq: 0,
             last_second: 0,
         }
@@ -343,10 +348,15 @@ impl Host {
 
     /// The host's next report: a few statuses changed, observed at a later second.
     fn next(&mut self, fleet: &Fleet, tag: &str, change_rate: f64, rng: &mut SplitMix) -> Pending {
-        for status in &mut self.statuses {
-            if *status != 2 && rng.unit() < change_rate {
-                *status = 1 - *status;
-            }
+        // Off the usual status with probability p in each report: consecutive reports then
+        // differ in 2p(1 - p) of their results, about `change_rate` with p = change_rate / 2.
+        let off = change_rate / 2.0;
+        for (status, usual) in self.statuses.iter_mut().zip(&self.usual) {
+            *status = if *usual != 2 && rng.unit() < off {
+                1 - *usual
+            } else {
+                *usual
+            };
         }
         self.seq = self.seq.saturating_add(1);
         let now = unix_seconds();
@@ -1152,6 +1162,19 @@ mod tests {
             .filter(|(x, y)| x.status != y.status)
             .count();
         assert!(changed < 20, "{changed} of 100 results changed");
+        // The fleet does not drift: after many reports a host fails about as often as it did.
+        let failing =
+            |statuses: &[u8]| statuses.iter().map(|s| usize::from(*s == 1)).sum::<usize>();
+        let usual = failing(&host.usual);
+        let mut most = 0;
+        for _ in 0..500 {
+            host.next(&fleet, "abcd1234", 0.02, &mut rng);
+            most = most.max(failing(&host.statuses));
+        }
+        assert!(
+            most <= usual + 6,
+            "{usual} usually failing, up to {most} after drifting"
+        );
         let (workspace, _) = attest_catalog::load(None);
         assert!(
             a.results
