@@ -180,8 +180,8 @@ impl SqliteStore {
         Ok(size)
     }
 
-    /// The connection for reads outside a write.
-    /// An idle reader, or (all busy) the next one in turn once it is free.
+    /// A connection for reads outside a write: an idle reader, or (all busy) the next one in
+    /// turn once it is free.
     pub(crate) fn reader(&self) -> MutexGuard<'_, Connection> {
         for reader in &self.readers {
             match reader.try_lock() {
