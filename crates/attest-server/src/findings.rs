@@ -70,7 +70,7 @@ fn save(state: &AppState, actions: &[Action], now: Timestamp) -> Result<usize, A
 }
 
 /// One sweep: planned on a thread below normal priority, saved on the blocking pool.
-async fn sweep_in_background(state: &AppState) -> Result<usize, ApiError> {
+pub(crate) async fn sweep_in_background(state: &AppState) -> Result<usize, ApiError> {
     let (send_plan, planned) = oneshot::channel();
     let planner_state = state.clone();
     std::thread::Builder::new()
