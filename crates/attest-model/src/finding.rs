@@ -107,11 +107,6 @@ impl Finding {
     /// names the first ones and counts the rest, so each ledger entry stays small.
     pub const LISTED_RESOURCES: usize = 100;
 
-    /// Failing results in all, listed or not.
-    pub fn failing_count(&self) -> u64 {
-        self.resources.len() as u64 + self.resources_omitted
-    }
-
     /// Whether it is past its due date at `now` and still not closed.
     pub fn is_overdue(&self, now: Timestamp) -> bool {
         self.status.is_active() && self.status != FindingStatus::RiskAccepted && now > self.due_at

@@ -27,10 +27,10 @@ use tokio::sync::oneshot;
 use crate::Backend;
 
 /// How long the writer waits after a report arrives for others to commit with it.
-pub(crate) const GATHER: Duration = Duration::from_millis(4);
+const GATHER: Duration = Duration::from_millis(4);
 
 /// A batch this large is committed without waiting for more.
-pub(crate) const GATHER_UNTIL: usize = 16;
+const GATHER_UNTIL: usize = 16;
 
 /// One report waiting to be written.
 pub(crate) struct Job {

@@ -717,12 +717,22 @@ fn interval_row(row: &Row) -> Result<ResultInterval, StoreError> {
     })
 }
 
+/// The columns [`interval_row`] reads, from an interval joined to its series and target,
+/// followed by the given condition (a literal, so the statement can be cached).
+macro_rules! interval_select {
+    ($condition:literal) => {
+        concat!(
+            "SELECT t.name, s.check_id, s.resource, i.status, i.severity, i.message, i.first_seen,
+                COALESCE(i.last_seen, t.last_seen), COALESCE(i.observations, t.runs - i.first_run_no + 1)
+             FROM intervals i JOIN series s ON s.id = i.series_id JOIN targets t ON t.id = s.target_id ",
+            $condition
+        )
+    };
+}
+
 pub(crate) fn current_results(db: &mut Db<'_>) -> Result<Vec<ResultInterval>, StoreError> {
     db.query(
-        "SELECT t.name, s.check_id, s.resource, i.status, i.severity, i.message, i.first_seen,
-                COALESCE(i.last_seen, t.last_seen), COALESCE(i.observations, t.runs - i.first_run_no + 1)
-         FROM intervals i JOIN series s ON s.id = i.series_id JOIN targets t ON t.id = s.target_id
-         WHERE i.last_seen IS NULL ORDER BY t.name, s.check_id, s.resource",
+        interval_select!("WHERE i.last_seen IS NULL ORDER BY t.name, s.check_id, s.resource"),
         &[],
     )?
     .iter()
@@ -733,10 +743,7 @@ pub(crate) fn current_results(db: &mut Db<'_>) -> Result<Vec<ResultInterval>, St
 pub(crate) fn failing_results(db: &mut Db<'_>) -> Result<Vec<ResultInterval>, StoreError> {
     // The condition repeats the partial index `intervals_failing`, so only failing rows are read.
     db.query(
-        "SELECT t.name, s.check_id, s.resource, i.status, i.severity, i.message, i.first_seen,
-                COALESCE(i.last_seen, t.last_seen), COALESCE(i.observations, t.runs - i.first_run_no + 1)
-         FROM intervals i JOIN series s ON s.id = i.series_id JOIN targets t ON t.id = s.target_id
-         WHERE i.last_seen IS NULL AND i.status = 'fail' ORDER BY t.name, s.check_id, s.resource",
+        interval_select!("WHERE i.last_seen IS NULL AND i.status = 'fail' ORDER BY t.name, s.check_id, s.resource"),
         &[],
     )?
     .iter()
@@ -751,10 +758,9 @@ pub(crate) fn history(
     resource: &str,
 ) -> Result<Vec<ResultInterval>, StoreError> {
     db.query(
-        "SELECT t.name, s.check_id, s.resource, i.status, i.severity, i.message, i.first_seen,
-                COALESCE(i.last_seen, t.last_seen), COALESCE(i.observations, t.runs - i.first_run_no + 1)
-         FROM intervals i JOIN series s ON s.id = i.series_id JOIN targets t ON t.id = s.target_id
-         WHERE t.name = $1 AND s.check_id = $2 AND s.resource = $3 ORDER BY i.first_seen, i.id",
+        interval_select!(
+            "WHERE t.name = $1 AND s.check_id = $2 AND s.resource = $3 ORDER BY i.first_seen, i.id"
+        ),
         &[&target, &check, &resource],
     )?
     .iter()

@@ -438,18 +438,18 @@ fn interval_row(row: &Row<'_>) -> rusqlite::Result<ResultInterval> {
 }
 
 pub(crate) fn current_results(conn: &Connection) -> Result<Vec<ResultInterval>, StoreError> {
-    let sql = format!(
-        "{INTERVAL_SELECT} WHERE i.last_seen IS NULL ORDER BY t.name, s.check_id, s.resource"
-    );
-    let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
-    let rows = stmt.query_map([], interval_row).map_err(db_err)?;
-    rows.collect::<Result<_, _>>().map_err(db_err)
+    open_intervals(conn, "")
 }
 
 pub(crate) fn failing_results(conn: &Connection) -> Result<Vec<ResultInterval>, StoreError> {
     // The condition repeats the partial index `intervals_failing`, so only failing rows are read.
+    open_intervals(conn, "AND i.status = 'fail'")
+}
+
+/// The open intervals meeting `condition` (empty, or `AND ...`), by target, check, resource.
+fn open_intervals(conn: &Connection, condition: &str) -> Result<Vec<ResultInterval>, StoreError> {
     let sql = format!(
-        "{INTERVAL_SELECT} WHERE i.last_seen IS NULL AND i.status = 'fail'
+        "{INTERVAL_SELECT} WHERE i.last_seen IS NULL {condition}
          ORDER BY t.name, s.check_id, s.resource"
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
